@@ -1,0 +1,54 @@
+# Two commands a new machine needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app storefront
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install install-test assets translations migrate demo bench clean
+
+run: install assets translations migrate demo
+	SEARCH_WORKER_THREAD=1 $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install-test assets translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# htmx comes from the npm registry at a pinned version (package-lock.json), never from a CDN.
+static/vendor/htmx.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+
+assets: static/vendor/htmx.min.js
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --quiet -d storefront/translations
+
+migrate: $(VENV)/.installed
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) seed-demo --if-empty
+	$(FLASK) search-reindex --if-stale
+
+bench: install-test assets translations
+	$(BIN)/python bench/catalogue.py
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

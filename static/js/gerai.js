@@ -1,0 +1,22 @@
+// Every htmx request that changes something carries the page's CSRF token.
+document.addEventListener("htmx:configRequest", (event) => {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  if (meta && event.detail.verb !== "get") {
+    event.detail.headers["X-CSRFToken"] = meta.content;
+  }
+});
+
+// The filter panel starts open on wide screens and keeps whatever state the
+// shopper gave it when htmx swaps the results in.
+const wide = window.matchMedia("(min-width: 48rem)");
+let filtersOpen = null;
+function restoreFilters() {
+  const panel = document.querySelector("details.facets");
+  if (panel) panel.open = filtersOpen ?? wide.matches;
+}
+document.addEventListener("DOMContentLoaded", restoreFilters);
+document.addEventListener("htmx:beforeSwap", () => {
+  const panel = document.querySelector("details.facets");
+  if (panel) filtersOpen = panel.open;
+});
+document.addEventListener("htmx:afterSettle", restoreFilters);

@@ -1,0 +1,69 @@
+"""Gerai: the storefront package. ``create_app`` builds the Flask app in named steps."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import config as settings
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(settings.ROOT / "templates"),
+        static_folder=str(settings.ROOT / "static"),
+        instance_path=str(settings.INSTANCE),
+    )
+    app.config.update(settings.from_environment())
+    if config:
+        app.config.update(config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import i18n, security, templating
+    from .indexing import services as indexing
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(settings.ROOT / "storefront" / "migrations"),
+                     render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None  # the login page itself says why
+    login_manager.session_protection = "strong"
+    security.init_app(app)
+    templating.init_app(app)
+    indexing.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .accounts.views import bp as accounts
+    from .catalogue.views import bp as catalogue
+    from .media import bp as media
+
+    app.register_blueprint(catalogue)
+    app.register_blueprint(accounts)
+    app.register_blueprint(media)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .demo.commands import seed_demo
+    from .indexing.commands import search_reindex, search_worker
+
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(search_reindex)
+    app.cli.add_command(search_worker)

@@ -1,0 +1,36 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from .passwords import MAX_LENGTH, MIN_LENGTH, is_common
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Email wajib diisi.")),
+                                                Length(max=254)])
+    password = PasswordField(_l("Kata sandi"), validators=[
+        DataRequired(_l("Kata sandi wajib diisi.")), Length(max=MAX_LENGTH)])
+
+
+class RegisterForm(FlaskForm):
+    name = StringField(_l("Nama lengkap"), validators=[
+        DataRequired(_l("Nama wajib diisi.")),
+        Length(max=120, message=_l("Nama paling banyak 120 karakter."))])
+    email = EmailField(_l("Email"), validators=[
+        DataRequired(_l("Email wajib diisi.")),
+        Email(_l("Alamat email tidak valid."), check_deliverability=False),
+        Length(max=254)])
+    password = PasswordField(_l("Kata sandi"), validators=[
+        DataRequired(_l("Kata sandi wajib diisi.")),
+        Length(min=MIN_LENGTH, max=MAX_LENGTH,
+               message=_l("Kata sandi harus %(min)d sampai %(max)d karakter.",
+                          min=MIN_LENGTH, max=MAX_LENGTH))])
+    confirm = PasswordField(_l("Ulangi kata sandi"), validators=[
+        DataRequired(_l("Ulangi kata sandi Anda.")),
+        EqualTo("password", _l("Kedua kata sandi tidak sama."))])
+    wants_to_sell = BooleanField(_l("Saya juga ingin berjualan (UMKM atau koperasi)"))
+
+    def validate_password(self, field):
+        if is_common(field.data or ""):
+            raise ValidationError(_l("Kata sandi ini terlalu umum dan mudah ditebak. Pilih yang lain."))

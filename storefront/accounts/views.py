@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from ..extensions import db, limiter, login_manager
+from ..htmx import render
+from ..i18n import LANGUAGE_COOKIE
+from . import services
+from .forms import LoginForm, RegisterForm
+from .models import User
+
+bp = Blueprint("accounts", __name__)
+
+
+@login_manager.user_loader
+def load_user(session_token: str) -> User | None:
+    return db.session.scalar(select(User).where(User.session_token == session_token))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: a crafted ?next= must not send anyone elsewhere."""
+    if not target:
+        return url_for("catalogue.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return url_for("catalogue.home")
+    return target
+
+
+def _start_session(user: User) -> None:
+    # A fresh session at login: nothing an attacker planted before survives.
+    session.clear()
+    login_user(user)
+
+
+@bp.route("/masuk", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+def login():
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user:
+            _start_session(user)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append(_("Email atau kata sandi salah."))
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    return render("accounts/login.html", form=form, status=status)
+
+
+@bp.route("/daftar", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 30 per hour", methods=["POST"])
+def register():
+    form = RegisterForm()
+    status = 200
+    if form.validate_on_submit():
+        roles = ["shopper", "seller"] if form.wants_to_sell.data else ["shopper"]
+        try:
+            user = services.register(form.name.data, form.email.data, form.password.data, roles)
+        except services.EmailTaken:
+            form.email.errors.append(_("Email ini sudah terdaftar. Silakan masuk."))
+            status = 409
+        else:
+            _start_session(user)
+            flash(_("Selamat datang di Gerai, %(name)s!", name=user.name))
+            return redirect(url_for("catalogue.home"))
+    elif form.is_submitted():
+        status = 422
+    return render("accounts/register.html", form=form, status=status)
+
+
+@bp.post("/keluar")
+@login_required
+def logout():
+    services.end_all_sessions(current_user._get_current_object())
+    logout_user()
+    session.clear()
+    flash(_("Anda sudah keluar."))
+    return redirect(url_for("catalogue.home"))
+
+
+@bp.post("/bahasa")
+def choose_language():
+    language = request.form.get("bahasa", "")
+    target = _safe_next(request.form.get("next"))
+    response = redirect(target)
+    if language in current_app.config["LANGUAGES"]:
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600,
+                            samesite="Lax", httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+        if current_user.is_authenticated:
+            current_user.locale = language
+            db.session.commit()
+    return response

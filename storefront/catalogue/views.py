@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, request, url_for
+
+from search import PRICE_BANDS
+
+from ..htmx import render
+from ..places import KECAMATAN
+from . import services
+from .forms import PAGE_SIZE, CatalogueForm
+
+bp = Blueprint("catalogue", __name__)
+
+
+@bp.get("/sehat")
+def health():
+    """For load balancers: the process answers. Also the benchmarks' ceiling."""
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
+@bp.get("/")
+def home():
+    return render(
+        "catalogue/home.html",
+        categories=services.top_categories(),
+        featured=services.featured_products(),
+        newest=services.newest_products(),
+        kecamatan_counts=services.shops_per_kecamatan(),
+    )
+
+
+def _url_with(args: dict[str, str], **changes) -> str:
+    merged = {**args, **changes}
+    return url_for("catalogue.catalogue", **{k: v for k, v in merged.items() if v not in (None, "")})
+
+
+@bp.get("/katalog")
+def catalogue():
+    form = CatalogueForm(request.args)
+    form.validate()  # errors are shown next to their fields; bad values are ignored
+    query = form.to_query()
+    page = services.search_catalogue(query)
+    active = form.active_filters()
+    has_more = query.offset + len(page.products) < page.total and form.page < 400
+    return render(
+        "catalogue/index.html",
+        # the search form swaps #hasil; the scroll sentinel #berikutnya asks for the next cards
+        blocks={"hasil": "results", "berikutnya": "more"},
+        form=form,
+        page=page,
+        page_number=form.page,
+        page_size=PAGE_SIZE,
+        active=active,
+        has_more=has_more,
+        next_url=_url_with(active, hal=form.page + 1) if has_more else None,
+        prev_url=_url_with(active, hal=form.page - 1) if form.page > 1 else None,
+        url_with=_url_with,
+        categories=services.top_categories(),
+        category_by_slug=services.category_names(),
+        kecamatan_list=KECAMATAN,
+        price_bands=PRICE_BANDS,
+    )
+
+
+@bp.get("/produk/<int:product_id>")
+@bp.get("/produk/<int:product_id>/<slug>")
+def product(product_id: int, slug: str | None = None):
+    item = services.visible_product(product_id)
+    if item is None:
+        abort(404)
+    if slug != item.slug:
+        return redirect(url_for(".product", product_id=item.id, slug=item.slug), 301)
+    more, _ = services.shop_products(item.shop, page=1, page_size=8, exclude=item.id)
+    return render("catalogue/product.html", product=item, more_from_shop=more)
+
+
+@bp.get("/toko")
+def shops():
+    kecamatan = request.args.get("kecamatan") or None
+    if kecamatan and kecamatan not in KECAMATAN:
+        kecamatan = None
+    return render("catalogue/shops.html", shops=services.verified_shops(kecamatan),
+                  kecamatan=kecamatan, kecamatan_counts=services.shops_per_kecamatan())
+
+
+@bp.get("/toko/<slug>")
+def shop(slug: str):
+    found = services.visible_shop(slug)
+    if found is None:
+        abort(404)
+    page_arg = request.args.get("hal", "1")
+    page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) <= 400 else 1
+    products, total = services.shop_products(found, page=page, page_size=PAGE_SIZE)
+    return render("catalogue/shop.html", shop=found, products=products, total=total,
+                  page_number=page, page_size=PAGE_SIZE)

@@ -1,0 +1,81 @@
+"""Settings from the environment, with defaults that run on a laptop.
+
+Every value can be overridden by an environment variable of the same name,
+or by the mapping given to create_app() (tests do that).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("GERAI_INSTANCE", ROOT / "instance"))
+
+
+def _secret_key() -> str:
+    """A stable key for development: kept in the instance folder, never in git."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment() -> dict:
+    env = os.environ.get("GERAI_ENV", "development")
+    production = env == "production"
+    development = env == "development"
+    return {
+        "GERAI_ENV": env,
+        "SECRET_KEY": _secret_key(),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get(
+            "DATABASE_URL", f"sqlite:///{INSTANCE / 'gerai.db'}"
+        ),
+        # Pre-ping: a restarted PostgreSQL costs one failed checkout, not a stream of 500s.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Search: "embedded" (tantivy, in-process) unless MEILI_URL names a server.
+        "SEARCH_BACKEND": os.environ.get(
+            "SEARCH_BACKEND", "meilisearch" if os.environ.get("MEILI_URL") else "embedded"
+        ),
+        "SEARCH_INDEX_PATH": os.environ.get("SEARCH_INDEX_PATH", str(INSTANCE / "search-index")),
+        "MEILI_URL": os.environ.get("MEILI_URL", ""),
+        "MEILI_MASTER_KEY": os.environ.get("MEILI_MASTER_KEY", ""),
+        # Apply the search outbox from a thread inside the web process (make run).
+        "SEARCH_WORKER_THREAD": _bool("SEARCH_WORKER_THREAD", False),
+        "MEDIA_ROOT": os.environ.get("MEDIA_ROOT", str(INSTANCE / "media")),
+        "PAYMENT_GATEWAY": os.environ.get("PAYMENT_GATEWAY", "sandbox"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),
+        # 10 MB photos plus form fields; larger bodies get a 413 page.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 12 * 1024 * 1024)),
+        "MAX_FORM_MEMORY_SIZE": 500_000,
+        "BABEL_DEFAULT_LOCALE": "id",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Jakarta",
+        "LANGUAGES": ("id", "en"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": not development,
+        # __Host- binds the cookie to this host over HTTPS only; browsers refuse it on plain http.
+        "SESSION_COOKIE_NAME": "__Host-gerai" if production else "gerai",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": not development,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "WTF_CSRF_SSL_STRICT": production,
+        # argon2id parameters (OWASP ASVS 5 / RFC 9106 second recommendation).
+        "ARGON2_TIME_COST": 3,
+        "ARGON2_MEMORY_COST": 64 * 1024,
+        "ARGON2_PARALLELISM": 2,
+        "HSTS": production,
+    }

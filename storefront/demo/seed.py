@@ -1,0 +1,177 @@
+"""Demo data: shops over all 13 kecamatan, categories, products and pictures.
+
+Products are written with bulk inserts so that 100,000 of them take seconds,
+not minutes; the search index is then rebuilt in one pass.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import insert, select
+
+from ..accounts.models import User, UserRole, new_session_token
+from ..accounts.passwords import hash_password
+from ..catalogue.models import Category, Product, ProductImage, Shop
+from ..extensions import db
+from ..media import store_picture
+from ..places import KELURAHAN_BY_KECAMATAN
+from ..slugs import slugify
+from ..timeutil import utcnow
+from .catalogue_data import (COOPERATIVES, DESCRIPTIONS, SHOP_OWNERS, SHOP_THEMES,
+                             SHOP_WORDS, CATEGORIES)
+
+DEMO_PASSWORD = "gerai-demo-2026"
+PALETTE = ["#c0392b", "#d35400", "#f39c12", "#16a085", "#27ae60", "#2980b9", "#8e44ad",
+           "#6d4c41", "#2c3e50", "#b03a5b"]
+CHUNK = 5000
+
+
+def database_is_empty() -> bool:
+    return db.session.scalar(select(Product.id).limit(1)) is None
+
+
+def draw_picture(title: str, subtitle: str, color: str, seed: int) -> Image.Image:
+    """A product-shot stand-in: a coloured scene with simple shapes and the name."""
+    rng = random.Random(seed)
+    size = 720
+    image = Image.new("RGB", (size, size), color)
+    draw = ImageDraw.Draw(image)
+    for _ in range(14):
+        x, y = rng.randrange(size), rng.randrange(size)
+        r = rng.randrange(30, 140)
+        shade = tuple(min(255, int(c * rng.uniform(0.75, 1.35)))
+                      for c in Image.new("RGB", (1, 1), color).getpixel((0, 0)))
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=shade)
+    draw.rounded_rectangle((60, 430, size - 60, 640), radius=28, fill=(255, 253, 248))
+    font_big = ImageFont.load_default(size=54)
+    font_small = ImageFont.load_default(size=34)
+    draw.text((size // 2, 505), title, fill=(29, 29, 27), font=font_big, anchor="mm")
+    draw.text((size // 2, 580), subtitle, fill=(92, 92, 87), font=font_small, anchor="mm")
+    return image
+
+
+def _categories() -> dict[str, tuple[int, tuple[int, int], list]]:
+    """Create the tree; returns leaf slug -> (id, price range, product bases)."""
+    leaves = {}
+    for position, (name, slug, children) in enumerate(CATEGORIES):
+        top = Category(name=name, slug=slug, position=position)
+        db.session.add(top)
+        for child_position, (leaf_name, leaf_slug, prices, bases) in enumerate(children):
+            leaf = Category(name=leaf_name, slug=leaf_slug, position=child_position, parent=top)
+            db.session.add(leaf)
+            db.session.flush()
+            leaves[leaf_slug] = (leaf.id, prices, bases, leaf_name)
+    return leaves
+
+
+def _user(name: str, email: str, roles: list[str], password_hash: str) -> User:
+    user = User(name=name, email=email, password_hash=password_hash,
+                session_token=new_session_token())
+    user.roles = [UserRole(role=r) for r in roles]
+    db.session.add(user)
+    return user
+
+
+def _shops(rng: random.Random, count: int, password_hash: str) -> list[Shop]:
+    shops = []
+    kecamatan_names = list(KELURAHAN_BY_KECAMATAN)
+    used = set()
+    for i in range(count):
+        kecamatan = kecamatan_names[i % len(kecamatan_names)]  # every kecamatan has shops
+        kelurahan = rng.choice(KELURAHAN_BY_KECAMATAN[kecamatan])
+        koperasi = i % 6 == 5
+        while True:
+            if koperasi:
+                name = f"{rng.choice(COOPERATIVES)} {kelurahan}"
+            else:
+                name = f"{rng.choice(SHOP_WORDS)} {rng.choice(SHOP_OWNERS)} {rng.choice(SHOP_THEMES)}"
+            if name not in used:
+                used.add(name)
+                break
+        owner = _user(f"Pemilik {name}", f"penjual{i + 1}@gerai.test", ["shopper", "seller"],
+                      password_hash)
+        shop = Shop(owner=owner, name=name, slug=slugify(name), type="koperasi" if koperasi else "umkm",
+                    kecamatan=kecamatan, kelurahan=kelurahan,
+                    # a few shops wait for the city office: their products stay hidden
+                    verified=i % 20 != 19,
+                    description=f"{'Koperasi' if koperasi else 'Usaha'} dari Kelurahan {kelurahan}, "
+                                f"Kecamatan {kecamatan}, Kota Tangerang.")
+        db.session.add(shop)
+        shops.append(shop)
+    db.session.flush()
+    return shops
+
+
+class _Pictures:
+    """Pictures drawn on first use: one per product kind, one packaging shot per category."""
+
+    def __init__(self, rng: random.Random, media_root: Path | None):
+        self._rng, self._root, self._made = rng, media_root, {}
+
+    def _get(self, title: str, subtitle: str):
+        if (title, subtitle) not in self._made:
+            image = draw_picture(title, subtitle, PALETTE[self._rng.randrange(len(PALETTE))],
+                                 seed=self._rng.randrange(1 << 30))
+            self._made[(title, subtitle)] = store_picture(image, self._root)
+        return self._made[(title, subtitle)]
+
+    def for_product(self, base: str, leaf_name: str) -> list:
+        return [self._get(base, "Produk lokal Tangerang"), self._get(leaf_name, "Kemasan rapi")]
+
+
+def seed(products: int = 640, shops: int | None = None,
+         progress: Callable[[int], None] | None = None, media_root: Path | None = None,
+         seed_value: int = 2026) -> dict[str, int]:
+    rng = random.Random(seed_value)
+    shop_count = shops or max(45, min(2000, products // 14))
+    password_hash = hash_password(DEMO_PASSWORD)
+    leaves = _categories()
+    _user("Pembeli Demo", "pembeli@gerai.test", ["shopper"], password_hash)
+    _user("Admin Dinas Koperasi", "admin@gerai.test", ["admin", "organizer"], password_hash)
+    _user("Pengelola Koperasi", "koperasi@gerai.test", ["coop_manager"], password_hash)
+    shop_rows = _shops(rng, shop_count, password_hash)
+    pictures = _Pictures(rng, media_root)
+    shop_ids = [(s.id, s.name, s.kecamatan, s.kelurahan) for s in shop_rows]
+    db.session.commit()
+
+    leaf_items = list(leaves.items())
+    now = utcnow()
+    made = 0
+    next_id = (db.session.scalar(select(db.func.max(Product.id))) or 0) + 1
+    while made < products:
+        batch = min(CHUNK, products - made)
+        product_rows, image_rows = [], []
+        for _ in range(batch):
+            shop_id, shop_name, kecamatan, kelurahan = rng.choice(shop_ids)
+            leaf_slug, (leaf_id, (low, high), bases, leaf_name) = rng.choice(leaf_items)
+            base, variations = rng.choice(bases)
+            name = f"{base} {rng.choice(variations)}"
+            price = rng.randrange(low, high + 1, 500)
+            product_id = next_id
+            next_id += 1
+            product_rows.append({
+                "id": product_id, "shop_id": shop_id, "category_id": leaf_id, "name": name,
+                "slug": slugify(name),
+                "description": rng.choice(DESCRIPTIONS).format(
+                    owner=shop_name, shop=shop_name, kecamatan=kecamatan, kelurahan=kelurahan),
+                "price": price,
+                "stock": 0 if rng.random() < 0.08 else rng.randrange(1, 200),
+                "status": "draft" if rng.random() < 0.03 else "active",
+                "created_at": now - timedelta(minutes=rng.randrange(0, 60 * 24 * 120)),
+                "updated_at": now,
+            })
+            for position, picture in enumerate(pictures.for_product(base, leaf_name)):
+                image_rows.append({"product_id": product_id, "position": position, "key": picture.key,
+                                   "alt": name, "width": picture.width, "height": picture.height})
+        db.session.execute(insert(Product), product_rows)
+        db.session.execute(insert(ProductImage), image_rows)
+        db.session.commit()
+        made += batch
+        if progress:
+            progress(batch)
+    return {"shops": shop_count, "products": made}

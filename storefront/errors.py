@@ -1,0 +1,46 @@
+"""Every error a visitor can cause gets a page in their language with a fitting status."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .htmx import render
+
+MESSAGES = {
+    400: (_l("Permintaan tidak valid"), _l("Ada yang salah dengan permintaan ini. Periksa isian lalu coba lagi.")),
+    403: (_l("Tidak diizinkan"), _l("Anda tidak punya akses ke halaman ini.")),
+    404: (_l("Halaman tidak ditemukan"), _l("Halaman yang Anda cari tidak ada atau sudah dipindahkan.")),
+    405: (_l("Cara akses tidak didukung"), _l("Halaman ini tidak bisa dibuka dengan cara itu.")),
+    409: (_l("Terjadi bentrokan"), _l("Data ini baru saja diubah. Muat ulang lalu coba lagi.")),
+    413: (_l("Berkas terlalu besar"), _l("Ukuran kiriman melebihi batas. Kecilkan berkas lalu coba lagi.")),
+    422: (_l("Isian tidak bisa diproses"), _l("Periksa kembali isian Anda.")),
+    429: (_l("Terlalu banyak percobaan"), _l("Tunggu sebentar sebelum mencoba lagi.")),
+    500: (_l("Terjadi kesalahan"), _l("Maaf, ada gangguan di sisi kami. Silakan coba lagi.")),
+    503: (_l("Layanan sedang sibuk"), _l("Gerai sedang tidak bisa melayani. Coba lagi sebentar lagi.")),
+}
+
+
+def error_page(status: int, detail: str | None = None):
+    title, message = MESSAGES.get(status, MESSAGES[500])
+    return render("errors/error.html", status=status, code=status, title=title,
+                  message=detail or message)
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        return error_page(
+            400, str(_l("Sesi formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu kirim lagi.")))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code and error.code < 400:
+            return error
+        return error_page(error.code or 500)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error):
+        return error_page(500)

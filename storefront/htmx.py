@@ -1,0 +1,33 @@
+"""One way to answer a page request: the whole page, or the block htmx asked for.
+
+A page template names its swappable regions as blocks; a view passes the map of
+``HX-Target`` id -> block name. Boosted requests and history restores get the
+whole page, because htmx swaps those into <body>.
+"""
+
+from __future__ import annotations
+
+from flask import make_response, render_template, request
+from jinja2_fragments.flask import render_block
+
+
+def wants_fragment() -> bool:
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+        and headers.get("HX-Boosted") != "true"
+    )
+
+
+def render(template: str, blocks: dict[str, str] | None = None, status: int = 200, **context):
+    block = None
+    if blocks and wants_fragment():
+        block = blocks.get(request.headers.get("HX-Target", ""))
+    if block:
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response

@@ -1,0 +1,37 @@
+import threading
+
+import click
+from flask.cli import with_appcontext
+
+from . import services
+
+
+@click.command("search-reindex")
+@click.option("--if-stale", is_flag=True,
+              help="Only when the index does not hold as many products as the database shows.")
+@with_appcontext
+def search_reindex(if_stale: bool):
+    """Rebuild the search index from the database, with a progress bar."""
+    total = services.visible_count()
+    if if_stale and services.backend().count() == total:
+        click.echo(f"Indeks sudah lengkap ({total} produk).")
+        return
+    with click.progressbar(length=total, label="Mengindeks produk") as bar:
+        count = services.reindex(progress=bar.update)
+    click.echo(f"{count} produk di indeks.")
+
+
+@click.command("search-worker")
+@click.option("--once", is_flag=True, help="Apply what is pending, then exit.")
+@with_appcontext
+def search_worker(once: bool):
+    """Apply the search outbox to the search backend, batch by batch."""
+    if once:
+        click.echo(f"{services.drain_outbox()} perubahan diterapkan.")
+        return
+    click.echo("Search worker berjalan; Ctrl+C untuk berhenti.")
+    stop = threading.Event()
+    try:
+        services.run_worker(stop)
+    except KeyboardInterrupt:
+        stop.set()

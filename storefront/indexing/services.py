@@ -1,0 +1,253 @@
+"""Keeps the search index in step with the database through an outbox.
+
+Any flush that touches a product, a shop or a category writes outbox rows in
+the same transaction; ``apply_outbox`` turns them into upserts and deletes on
+the search backend and removes them only once the backend has taken them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from itertools import chain
+
+from flask import Flask, current_app
+from sqlalchemy import delete, event, insert, literal, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from search import EmbeddedBackend, ProductDocument, SearchBackend
+
+from ..catalogue.models import Category, Product, Shop
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import SearchOutbox
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["gerai.search"] = None  # made on first use, after config is final
+    if app.config.get("SEARCH_WORKER_THREAD"):
+        start_worker_thread(app)
+
+
+def make_backend(config) -> SearchBackend:
+    name = config["SEARCH_BACKEND"]
+    if name == "embedded":
+        return EmbeddedBackend(config.get("SEARCH_INDEX_PATH") or None)
+    if name == "meilisearch":
+        from search.meili import MeiliBackend
+
+        return MeiliBackend(config["MEILI_URL"], config["MEILI_MASTER_KEY"],
+                            prefix=config.get("MEILI_INDEX_PREFIX", "gerai"))
+    raise ValueError(f"unknown SEARCH_BACKEND {name!r}")
+
+
+_backend_lock = threading.Lock()
+
+
+def backend() -> SearchBackend:
+    extensions = current_app.extensions
+    if extensions.get("gerai.search") is None:
+        with _backend_lock:
+            if extensions.get("gerai.search") is None:
+                extensions["gerai.search"] = make_backend(current_app.config)
+    return extensions["gerai.search"]
+
+
+# --- writing outbox rows in the same transaction as the change ----------------------
+
+@event.listens_for(Session, "after_flush")
+def _enqueue_changes(session: Session, _context) -> None:
+    product_ids: set[int] = set()
+    shop_ids: set[int] = set()
+    category_ids: set[int] = set()
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        if isinstance(obj, Product):
+            product_ids.add(obj.id)
+        elif isinstance(obj, Shop) and obj.id is not None:
+            shop_ids.add(obj.id)
+        elif isinstance(obj, Category) and obj.id is not None:
+            category_ids.add(obj.id)
+    if not (product_ids or shop_ids or category_ids):
+        return
+    connection = session.connection()
+    now = utcnow()
+    table = SearchOutbox.__table__
+    if product_ids:
+        connection.execute(
+            insert(table),
+            [{"product_id": pid, "enqueued_at": now, "available_at": now, "attempts": 0}
+             for pid in product_ids],
+        )
+    owners = []
+    if shop_ids:
+        owners.append(Product.shop_id.in_(shop_ids))
+    if category_ids:
+        children = select(Category.id).where(Category.parent_id.in_(category_ids))
+        owners.append(Product.category_id.in_(category_ids))
+        owners.append(Product.category_id.in_(children))
+    if owners:
+        affected = select(Product.id, literal(now), literal(now), literal(0)).where(or_(*owners))
+        connection.execute(
+            insert(table).from_select(
+                ["product_id", "enqueued_at", "available_at", "attempts"], affected)
+        )
+
+
+# --- documents -----------------------------------------------------------------------
+
+def document_for(product: Product) -> ProductDocument:
+    shop, category = product.shop, product.category
+    path = category.path
+    return ProductDocument(
+        id=product.id,
+        name=product.name,
+        description=product.description or "",
+        shop_id=shop.id,
+        shop_name=shop.name,
+        shop_type=shop.type,
+        kecamatan=shop.kecamatan,
+        kelurahan=shop.kelurahan,
+        categories=tuple(c.slug for c in path),
+        category_names=tuple(c.name for c in path),
+        price=product.price,
+        in_stock=product.stock > 0,
+        created_at=int(product.created_at.timestamp()),
+    )
+
+
+def _load(ids) -> list[Product]:
+    return list(
+        db.session.scalars(
+            select(Product)
+            .where(Product.id.in_(ids))
+            .options(selectinload(Product.category).selectinload(Category.parent))
+        )
+    )
+
+
+# --- applying the outbox -------------------------------------------------------------
+
+def apply_outbox(limit: int = BATCH) -> int:
+    """Apply up to ``limit`` outbox rows; returns how many were applied.
+
+    On a backend failure the rows stay, with the error and a later retry time.
+    """
+    now = utcnow()
+    rows = db.session.execute(
+        select(SearchOutbox.id, SearchOutbox.product_id)
+        .where(SearchOutbox.available_at <= now)
+        .order_by(SearchOutbox.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        db.session.rollback()
+        return 0
+    row_ids = [r.id for r in rows]
+    product_ids = {r.product_id for r in rows}
+    products = {p.id: p for p in _load(product_ids)}
+    visible = [document_for(p) for p in products.values() if p.is_visible]
+    gone = [pid for pid in product_ids if pid not in products or not products[pid].is_visible]
+    try:
+        index = backend()
+        if visible:
+            index.upsert(visible)
+        if gone:
+            index.delete(gone)
+    except Exception as error:  # any backend failure: keep the rows, retry later
+        log.warning("search outbox batch failed: %s", error)
+        db.session.rollback()
+        attempts_delay = timedelta(seconds=5)
+        db.session.execute(
+            update(SearchOutbox)
+            .where(SearchOutbox.id.in_(row_ids))
+            .values(attempts=SearchOutbox.attempts + 1, last_error=str(error)[:2000],
+                    available_at=utcnow() + attempts_delay)
+        )
+        db.session.commit()
+        return 0
+    db.session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(row_ids)))
+    db.session.commit()
+    return len(rows)
+
+
+def drain_outbox() -> int:
+    """Apply every pending row now (tests, the CLI, and after a demo seed)."""
+    total = 0
+    while applied := apply_outbox():
+        total += applied
+    return total
+
+
+def pending_count() -> int:
+    return db.session.scalar(select(db.func.count()).select_from(SearchOutbox)) or 0
+
+
+def visible_document_batches(batch: int = 2000) -> Iterator[list[ProductDocument]]:
+    last_id = 0
+    while True:
+        products = list(
+            db.session.scalars(
+                select(Product)
+                .join(Product.shop)
+                .where(Product.status == "active", Shop.verified.is_(True), Product.id > last_id)
+                .order_by(Product.id)
+                .limit(batch)
+                .options(selectinload(Product.category).selectinload(Category.parent))
+            )
+        )
+        if not products:
+            return
+        yield [document_for(p) for p in products]
+        last_id = products[-1].id
+        db.session.expunge_all()  # keep memory flat over 100k products
+
+
+def visible_count() -> int:
+    return db.session.scalar(
+        select(db.func.count()).select_from(Product).join(Product.shop)
+        .where(Product.status == "active", Shop.verified.is_(True))
+    ) or 0
+
+
+def reindex(progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the index from the database; outbox rows older than the start are done."""
+    started = utcnow()
+    backend().replace_all(visible_document_batches(), progress=progress)
+    db.session.execute(delete(SearchOutbox).where(SearchOutbox.enqueued_at < started))
+    db.session.commit()
+    return backend().count()
+
+
+def run_worker(stop: threading.Event, interval: float = 0.5) -> None:
+    while not stop.is_set():
+        try:
+            applied = apply_outbox()
+        except Exception:  # the database went away: log it, wait, and try again
+            log.exception("search worker could not read the outbox")
+            db.session.rollback()
+            applied = 0
+        finally:
+            db.session.remove()
+        if not applied:
+            stop.wait(interval)
+
+
+def start_worker_thread(app: Flask) -> threading.Event:
+    stop = threading.Event()
+
+    def loop():
+        with app.app_context():
+            run_worker(stop)
+
+    threading.Thread(target=loop, name="search-outbox", daemon=True).start()
+    app.extensions["gerai.search_worker_stop"] = stop
+    return stop
