@@ -38,7 +38,7 @@ static/vendor/htmx.min.js: package.json package-lock.json
 assets: static/vendor/htmx.min.js
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --quiet -d storefront/translations
+	$(BIN)/pybabel compile -d storefront/translations >/dev/null
 
 migrate: $(VENV)/.installed
 	$(FLASK) db upgrade
