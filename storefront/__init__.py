@@ -46,12 +46,17 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts
+    from .admin.views import bp as admin
     from .catalogue.views import bp as catalogue
     from .media import bp as media
+    from .seller import imports_views  # noqa: F401 (adds the import routes to the seller blueprint)
+    from .seller.views import bp as seller
 
     app.register_blueprint(catalogue)
     app.register_blueprint(accounts)
     app.register_blueprint(media)
+    app.register_blueprint(seller)
+    app.register_blueprint(admin)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -61,9 +66,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from .admin.views import shop_verify
     from .demo.commands import seed_demo
     from .indexing.commands import search_reindex, search_worker
 
     app.cli.add_command(seed_demo)
+    app.cli.add_command(shop_verify)
     app.cli.add_command(search_reindex)
     app.cli.add_command(search_worker)

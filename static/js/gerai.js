@@ -20,3 +20,12 @@ document.addEventListener("htmx:beforeSwap", () => {
   if (panel) filtersOpen = panel.open;
 });
 document.addEventListener("htmx:afterSettle", restoreFilters);
+
+// Photo uploads show how far they are.
+document.addEventListener("htmx:xhr:progress", (event) => {
+  const bar = event.target.querySelector && event.target.querySelector("progress.upload-progress");
+  if (bar && event.detail.lengthComputable) {
+    bar.hidden = false;
+    bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+  }
+});

@@ -2,14 +2,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..timeutil import utcnow
 
 SHOP_TYPES = ("umkm", "koperasi")
+SHOP_STATUSES = ("pending", "verified", "rejected")
 PRODUCT_STATUSES = ("draft", "active", "archived")
+LOW_STOCK = 5  # at or below this, the seller sees a low-stock badge
+MAX_PHOTOS = 8
 
 
 class Shop(db.Model):
@@ -21,13 +25,38 @@ class Shop(db.Model):
     kecamatan: Mapped[str] = mapped_column(String(40), index=True)
     kelurahan: Mapped[str] = mapped_column(String(40))
     description: Mapped[str] = mapped_column(Text, default="")
-    verified: Mapped[bool] = mapped_column(default=False)
+    owner_name: Mapped[str] = mapped_column(String(120), default="")
+    whatsapp: Mapped[str] = mapped_column(String(20), default="")  # +62 form
+    address: Mapped[str] = mapped_column(String(300), default="")
+    nib: Mapped[str | None] = mapped_column(String(13))  # Nomor Induk Berusaha, optional
+    logo_key: Mapped[str | None] = mapped_column(String(64))
+    # The city office verifies a shop before shoppers can see it.
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    verified_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     owner = relationship("User")
     products: Mapped[list[Product]] = relationship(back_populates="shop")
 
-    __table_args__ = (CheckConstraint("type in ('umkm', 'koperasi')", name="shop_type"),)
+    __table_args__ = (
+        CheckConstraint("type in ('umkm', 'koperasi')", name="shop_type"),
+        CheckConstraint("status in ('pending', 'verified', 'rejected')", name="shop_status"),
+    )
+
+    @hybrid_property
+    def verified(self) -> bool:
+        return self.status == "verified"
+
+    @verified.inplace.setter
+    def _verified_setter(self, value: bool) -> None:
+        self.status = "verified" if value else "pending"
+
+    @verified.inplace.expression
+    @classmethod
+    def _verified_expression(cls):
+        return cls.status == "verified"
 
 
 class Category(db.Model):
@@ -56,9 +85,14 @@ class Product(db.Model):
     name: Mapped[str] = mapped_column(String(140))
     slug: Mapped[str] = mapped_column(String(160))
     description: Mapped[str] = mapped_column(Text, default="")
+    # With variants, price is the lowest variant price and stock their sum,
+    # kept in step by the seller services so listings and search need no join.
     price: Mapped[int]  # rupiah
     stock: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(10), default="draft")
+    sku: Mapped[str | None] = mapped_column(String(64))
+    weight_grams: Mapped[int | None]
+    option_name: Mapped[str | None] = mapped_column(String(40))  # "Ukuran", "Level pedas"
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -68,13 +102,23 @@ class Product(db.Model):
         back_populates="product", order_by="ProductImage.position",
         cascade="all, delete-orphan",
     )
+    variants: Mapped[list[ProductVariant]] = relationship(
+        back_populates="product", order_by="ProductVariant.position",
+        cascade="all, delete-orphan",
+    )
 
     __table_args__ = (
         CheckConstraint("price >= 0", name="product_price_not_negative"),
         CheckConstraint("stock >= 0", name="product_stock_not_negative"),
         CheckConstraint("status in ('draft', 'active', 'archived')", name="product_status"),
         Index("ix_product_shop_status", "shop_id", "status"),
+        # A seller's SKUs are unique in their shop: CSV re-imports update by SKU.
+        UniqueConstraint("shop_id", "sku", name="uq_product_shop_sku"),
     )
+
+    @property
+    def low_stock(self) -> bool:
+        return 0 < self.stock <= LOW_STOCK
 
     @property
     def in_stock(self) -> bool:
@@ -102,10 +146,52 @@ class ProductImage(db.Model):
     product: Mapped[Product] = relationship(back_populates="images")
 
 
+class ProductVariant(db.Model):
+    """One value of the product's single option (size S, level pedas 3), sold on its own."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))
+    name: Mapped[str] = mapped_column(String(60))
+    sku: Mapped[str | None] = mapped_column(String(64))
+    price: Mapped[int]
+    stock: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(default=0)
+
+    product: Mapped[Product] = relationship(back_populates="variants")
+
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="variant_price_not_negative"),
+        CheckConstraint("stock >= 0", name="variant_stock_not_negative"),
+        UniqueConstraint("shop_id", "sku", name="uq_variant_shop_sku"),
+    )
+
+
+STOCK_REASONS = ("restock", "correction", "damaged", "sale", "import", "return")
+
+
+class StockAdjustment(db.Model):
+    """Why stock changed, by whom, and what it became: the seller's stock history."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("product_variant.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    change: Mapped[int]
+    stock_after: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    product: Mapped[Product] = relationship()
+    variant: Mapped[ProductVariant | None] = relationship()
+    user = relationship("User")
+
+
 def visible_products():
     """Products a shopper may see: active, in a verified shop."""
     return (
         select(Product)
         .join(Product.shop)
-        .where(Product.status == "active", Shop.verified.is_(True))
+        .where(Product.status == "active", Shop.verified)
     )

@@ -118,13 +118,13 @@ def featured_products(limit: int = 8, today: date | None = None) -> list[Product
 
 def shops_per_kecamatan() -> list[tuple[str, int]]:
     rows = db.session.execute(
-        select(Shop.kecamatan, func.count(Shop.id)).where(Shop.verified.is_(True))
+        select(Shop.kecamatan, func.count(Shop.id)).where(Shop.verified)
         .group_by(Shop.kecamatan).order_by(Shop.kecamatan))
     return [(kecamatan, count) for kecamatan, count in rows]
 
 
 def verified_shops(kecamatan: str | None = None) -> list[Shop]:
-    statement = select(Shop).where(Shop.verified.is_(True)).order_by(Shop.name)
+    statement = select(Shop).where(Shop.verified).order_by(Shop.name)
     if kecamatan:
         statement = statement.where(Shop.kecamatan == kecamatan)
     return list(db.session.scalars(statement))
@@ -137,7 +137,7 @@ def visible_product(product_id: int) -> Product | None:
 
 
 def visible_shop(slug: str) -> Shop | None:
-    return db.session.scalar(select(Shop).where(Shop.slug == slug, Shop.verified.is_(True)))
+    return db.session.scalar(select(Shop).where(Shop.slug == slug, Shop.verified))
 
 
 def shop_products(shop: Shop, page: int, page_size: int, exclude: int | None = None):

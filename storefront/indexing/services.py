@@ -198,7 +198,7 @@ def visible_document_batches(batch: int = 2000) -> Iterator[list[ProductDocument
             db.session.scalars(
                 select(Product)
                 .join(Product.shop)
-                .where(Product.status == "active", Shop.verified.is_(True), Product.id > last_id)
+                .where(Product.status == "active", Shop.verified, Product.id > last_id)
                 .order_by(Product.id)
                 .limit(batch)
                 .options(selectinload(Product.category).selectinload(Category.parent))
@@ -214,7 +214,7 @@ def visible_document_batches(batch: int = 2000) -> Iterator[list[ProductDocument
 def visible_count() -> int:
     return db.session.scalar(
         select(db.func.count()).select_from(Product).join(Product.shop)
-        .where(Product.status == "active", Shop.verified.is_(True))
+        .where(Product.status == "active", Shop.verified)
     ) or 0
 
 

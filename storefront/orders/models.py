@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import utcnow
+
+# An order waits for payment, then the seller works it through to the end.
+ORDER_STATUSES = ("awaiting_payment", "new", "processing", "ready", "shipped", "completed",
+                  "cancelled")
+FULFILMENTS = ("pickup", "delivery")
+
+# What a seller may do next from each state.
+NEXT_STATUSES = {
+    "new": ("processing", "cancelled"),
+    "processing": ("ready", "shipped", "cancelled"),
+    "ready": ("completed",),
+    "shipped": ("completed",),
+}
+
+
+class Order(db.Model):
+    """One shop's part of a purchase: the shop fulfils it and is paid for it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(24), unique=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    buyer_name: Mapped[str] = mapped_column(String(120))
+    buyer_whatsapp: Mapped[str] = mapped_column(String(20))
+    buyer_email: Mapped[str | None] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(20), default="awaiting_payment")
+    fulfilment: Mapped[str] = mapped_column(String(10), default="pickup")
+    delivery_address: Mapped[str | None] = mapped_column(Text)
+    subtotal: Mapped[int] = mapped_column(default=0)  # rupiah
+    delivery_fee: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    platform_fee: Mapped[int] = mapped_column(default=0)
+    tracking_note: Mapped[str | None] = mapped_column(String(300))
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    paid_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    shop = relationship("Shop")
+    buyer = relationship("User")
+    lines: Mapped[list[OrderLine]] = relationship(back_populates="order",
+                                                  cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint("total = subtotal + delivery_fee", name="order_total_adds_up"),
+        CheckConstraint("subtotal >= 0 AND delivery_fee >= 0 AND platform_fee >= 0",
+                        name="order_amounts_not_negative"),
+        Index("ix_order_shop_status_created", "shop_id", "status", "created_at"),
+    )
+
+    @property
+    def next_statuses(self) -> tuple[str, ...]:
+        allowed = NEXT_STATUSES.get(self.status, ())
+        # Pickup orders become "ready", delivered ones "shipped".
+        skip = "shipped" if self.fulfilment == "pickup" else "ready"
+        return tuple(s for s in allowed if s != skip)
+
+
+class OrderLine(db.Model):
+    """What was bought, frozen at the price paid: later price edits don't rewrite history."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id", ondelete="SET NULL"),
+                                                   index=True)
+    variant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("product_variant.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(140))
+    variant_name: Mapped[str | None] = mapped_column(String(60))
+    unit_price: Mapped[int]
+    quantity: Mapped[int]
+    line_total: Mapped[int]
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="line_quantity_positive"),
+        CheckConstraint("line_total = unit_price * quantity", name="line_total_adds_up"),
+    )

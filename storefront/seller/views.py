@@ -1,0 +1,378 @@
+"""The seller's workspace (/penjual): their shop, listings, photos, stock and orders.
+
+Every route works on the logged-in seller's own shop; an id from another shop
+answers 404, never someone else's data.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from ..catalogue.models import Product, ProductImage
+from ..catalogue.services import top_categories
+from ..extensions import db
+from ..htmx import render
+from ..media import PictureRejected, load_picture, store_picture
+from ..orders.models import Order
+from ..places import KELURAHAN_BY_KECAMATAN
+from . import services
+from .forms import (AltForm, OrderStatusForm, PhotoForm, ProductForm, QuickEditForm, ShopForm,
+                    StockForm)
+
+bp = Blueprint("seller", __name__, url_prefix="/penjual")
+
+
+def shop_required(view):
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        g.shop = services.shop_of(current_user)
+        if g.shop is None:
+            return redirect(url_for(".open_shop"))
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def _own_product(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None or product.shop_id != g.shop.id:
+        abort(404)
+    return product
+
+
+def _own_image(product: Product, image_id: int) -> ProductImage:
+    image = db.session.get(ProductImage, image_id)
+    if image is None or image.product_id != product.id:
+        abort(404)
+    return image
+
+
+def _picture_from(field, form_field) -> object | None:
+    """Decode an uploaded file; a bad one puts its reason next to the field."""
+    upload = field
+    if not upload or not getattr(upload, "filename", ""):
+        return None
+    try:
+        return store_picture(load_picture(upload.stream))
+    except PictureRejected as rejected:
+        form_field.errors = list(form_field.errors) + [rejected.message]
+        return False
+
+
+# --- shop -------------------------------------------------------------------------------
+
+@bp.route("/toko/buka", methods=["GET", "POST"])
+@login_required
+def open_shop():
+    if services.shop_of(current_user):
+        return redirect(url_for(".edit_shop"))
+    form = ShopForm()
+    if not form.is_submitted():
+        form.owner_name.data = current_user.name
+    status = 200
+    if form.validate_on_submit():
+        logo = _picture_from(form.logo.data, form.logo)
+        if logo is not False:
+            services.open_shop(current_user, form.details(), logo)
+            flash(_("Toko Anda sudah terdaftar dan menunggu verifikasi Dinas."))
+            return redirect(url_for(".dashboard"))
+    if form.is_submitted():
+        status = 422
+    return render("seller/shop_form.html", form=form, shop=None, status=status)
+
+
+@bp.route("/toko", methods=["GET", "POST"])
+@shop_required
+def edit_shop():
+    form = ShopForm(obj=g.shop)
+    status = 200
+    if form.validate_on_submit():
+        logo = _picture_from(form.logo.data, form.logo)
+        if logo is not False:
+            services.update_shop(g.shop, form.details(), logo)
+            flash(_("Data toko disimpan."))
+            return redirect(url_for(".edit_shop"))
+    if form.is_submitted():
+        status = 422
+    return render("seller/shop_form.html", form=form, shop=g.shop, status=status)
+
+
+@bp.get("/kelurahan")
+@login_required
+def kelurahan_options():
+    """The kelurahan list narrowed to the chosen kecamatan (htmx swaps the <select>)."""
+    form = ShopForm(formdata=None)
+    kecamatan = request.args.get("kecamatan", "")
+    names = KELURAHAN_BY_KECAMATAN.get(kecamatan)
+    if names:
+        form.kelurahan.choices = [SelectChoice("", _("Pilih kelurahan"))] + [SelectChoice(k, k) for k in names]
+    return render("seller/shop_form.html", blocks={"kelurahan-field": "kelurahan_field"},
+                  form=form, shop=None)
+
+
+# --- dashboard --------------------------------------------------------------------------
+
+@bp.get("")
+@shop_required
+def dashboard():
+    return render("seller/dashboard.html", shop=g.shop, figures=services.dashboard(g.shop))
+
+
+# --- listings ---------------------------------------------------------------------------
+
+def _category_choices():
+    return [(c.id, c.name) for top in top_categories() for c in [top, *top.children]]
+
+
+def _product_form(product: Product | None = None) -> ProductForm:
+    form = ProductForm(obj=product)
+    form.category_id.choices = _category_choices()
+    if not form.is_submitted():
+        if product is not None:
+            for variant in product.variants:
+                form.variants.append_entry(
+                    {"id": variant.id, "name": variant.name, "price": variant.price,
+                     "stock": variant.stock, "sku": variant.sku})
+    # room for new variant rows, without JavaScript
+    while len(form.variants) < len([v for v in form.variants if not v.form.is_blank]) + 2:
+        form.variants.append_entry()
+    return form
+
+
+def _variant_inputs(form: ProductForm) -> list[services.VariantInput]:
+    return [services.VariantInput(name=v.name.data.strip(), price=v.price.data,
+                                  stock=v.stock.data or 0, sku=(v.sku.data or "").strip() or None,
+                                  id=int(v.id.data) if (v.id.data or "").isdigit() else None)
+            for v in form.filled_variants()]
+
+
+def _product_details(form: ProductForm) -> dict:
+    return {"name": form.name.data.strip(), "description": form.description.data or "",
+            "price": form.price.data if form.price.data is not None else 0,
+            "stock": form.stock.data or 0, "weight_grams": form.weight_grams.data,
+            "status": form.status.data, "category_id": form.category_id.data,
+            "sku": (form.sku.data or "").strip() or None, "option_name": form.option_name.data}
+
+
+def _save(form: ProductForm, product: Product | None):
+    """Validate and save; returns the product, or None with errors on the form."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        return services.save_product(g.shop, _product_details(form), _variant_inputs(form),
+                                     product, current_user)
+    except services.SkuTaken as taken:
+        form.sku.errors = list(form.sku.errors) + [
+            _("SKU %(sku)s sudah dipakai produk lain di toko Anda.", sku=taken.sku)]
+        return None
+
+
+@bp.get("/produk")
+@shop_required
+def products():
+    status = request.args.get("status") or None
+    if status not in (None, "draft", "active", "archived"):
+        status = None
+    text = (request.args.get("q") or "")[:100]
+    page_arg = request.args.get("hal", "1")
+    page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) < 1000 else 1
+    rows, total = services.list_products(g.shop, status, text, page)
+    return render("seller/products.html", blocks={"daftar-produk": "product_rows"},
+                  shop=g.shop, products=rows, total=total, status=status, text=text, page=page,
+                  quick=QuickEditForm(formdata=None))
+
+
+@bp.route("/produk/baru", methods=["GET", "POST"])
+@shop_required
+def new_product():
+    form = _product_form()
+    product = _save(form, None)
+    if product:
+        flash(_("Produk disimpan. Tambahkan foto agar lebih menarik."))
+        return redirect(url_for(".edit_product", product_id=product.id))
+    return render("seller/product_form.html", form=form, product=None,
+                  status=422 if form.is_submitted() else 200)
+
+
+@bp.route("/produk/<int:product_id>", methods=["GET", "POST"])
+@shop_required
+def edit_product(product_id: int):
+    product = _own_product(product_id)
+    form = _product_form(product)
+    saved = _save(form, product) if form.is_submitted() else None
+    if saved:
+        flash(_("Perubahan disimpan."))
+        return redirect(url_for(".edit_product", product_id=product.id))
+    return render("seller/product_form.html", form=form, product=product,
+                  photo_form=PhotoForm(formdata=None), stock_form=_stock_form(product, None),
+                  history=services.stock_history(product, 10),
+                  status=422 if form.is_submitted() else 200)
+
+
+@bp.post("/produk/<int:product_id>/cepat")
+@shop_required
+def quick_edit(product_id: int):
+    """Inline edit of price and stock from the listing (htmx swaps the row)."""
+    product = _own_product(product_id)
+    form = QuickEditForm()
+    status = 200
+    if product.variants:
+        form.price.errors = [_("Produk bervarian: ubah harga dan stok di halaman produk.")]
+        status = 409
+    elif form.validate_on_submit():
+        services.quick_update(product, form.price.data, form.stock.data, current_user)
+        form = QuickEditForm(formdata=None)
+    else:
+        status = 422
+    if request.headers.get("HX-Request") != "true":
+        if status == 200:
+            flash(_("Harga dan stok %(name)s disimpan.", name=product.name))
+        return redirect(url_for(".products"))
+    return render("seller/products.html", blocks={f"produk-{product.id}": "product_row"},
+                  shop=g.shop, product=product, quick=form, saved=status == 200, status=status)
+
+
+@bp.post("/produk/<int:product_id>/salin")
+@shop_required
+def duplicate(product_id: int):
+    copy = services.duplicate_product(_own_product(product_id))
+    flash(_("Salinan dibuat sebagai draf. Periksa lalu aktifkan."))
+    return redirect(url_for(".edit_product", product_id=copy.id))
+
+
+@bp.post("/produk/<int:product_id>/status/<any(active, draft, archived):status>")
+@shop_required
+def change_status(product_id: int, status: str):
+    product = _own_product(product_id)
+    services.set_status(product, status)
+    messages = {"archived": _("Produk diarsipkan; tidak tampil lagi di katalog."),
+                "draft": _("Produk dijadikan draf."), "active": _("Produk aktif di katalog.")}
+    flash(messages[status])
+    return redirect(request.form.get("next") or url_for(".products"))
+
+
+# --- photos -----------------------------------------------------------------------------
+
+@bp.post("/produk/<int:product_id>/foto")
+@shop_required
+def upload_photos(product_id: int):
+    product = _own_product(product_id)
+    form = PhotoForm()
+    if not form.validate_on_submit():
+        abort(400)
+    files = [f for f in request.files.getlist(form.photos.name) if f and f.filename]
+    problems = []
+    for upload in files:
+        try:
+            picture = store_picture(load_picture(upload.stream))
+            services.add_photo(product, picture)
+        except PictureRejected as rejected:
+            problems.append(f"{upload.filename}: {rejected.message}")
+        except services.TooManyPhotos:
+            problems.append(_("Maksimal 8 foto per produk."))
+            break
+    if not files:
+        problems.append(_("Pilih foto untuk diunggah."))
+    for problem in problems:
+        flash(problem, "error")
+    if not problems:
+        flash(_("Foto ditambahkan."))
+    return redirect(url_for(".edit_product", product_id=product.id) + "#foto", 303)
+
+
+@bp.post("/produk/<int:product_id>/foto/<int:image_id>/<any(naik, turun, sampul, hapus, alt):action>")
+@shop_required
+def photo_action(product_id: int, image_id: int, action: str):
+    product = _own_product(product_id)
+    image = _own_image(product, image_id)
+    if action == "naik":
+        services.move_photo(product, image, -1)
+    elif action == "turun":
+        services.move_photo(product, image, +1)
+    elif action == "sampul":
+        services.make_cover(product, image)
+    elif action == "hapus":
+        services.remove_photo(product, image)
+    else:
+        form = AltForm()
+        if form.validate_on_submit():
+            image.alt = form.alt.data or ""
+            db.session.commit()
+    return redirect(url_for(".edit_product", product_id=product.id) + "#foto", 303)
+
+
+# --- stock ------------------------------------------------------------------------------
+
+def _stock_form(product: Product, formdata=None) -> StockForm:
+    form = StockForm(formdata=formdata) if formdata is not None else StockForm(formdata=None)
+    form.variant_id.choices = [(0, _("Tanpa varian"))] if not product.variants else \
+        [(v.id, v.name) for v in product.variants]
+    return form
+
+
+@bp.route("/produk/<int:product_id>/stok", methods=["GET", "POST"])
+@shop_required
+def stock(product_id: int):
+    product = _own_product(product_id)
+    form = _stock_form(product, request.form if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        variant = next((v for v in product.variants if v.id == form.variant_id.data), None)
+        if product.variants and variant is None:
+            form.variant_id.errors = [_("Pilih varian.")]
+            status = 422
+        elif form.validate():
+            try:
+                services.adjust_stock(product, form.change.data, form.reason.data, current_user,
+                                      form.note.data or "", variant)
+            except services.NotEnoughStock:
+                form.change.errors = [_("Stok tidak cukup untuk dikurangi sebanyak itu.")]
+                status = 409
+            else:
+                flash(_("Stok diperbarui."))
+                return redirect(url_for(".stock", product_id=product.id), 303)
+        else:
+            status = 422
+    return render("seller/stock.html", product=product, form=form,
+                  history=services.stock_history(product), status=status)
+
+
+# --- orders -----------------------------------------------------------------------------
+
+def _own_order(order_id: int) -> Order:
+    order = db.session.get(Order, order_id)
+    if order is None or order.shop_id != g.shop.id or order.status == "awaiting_payment":
+        abort(404)
+    return order
+
+
+@bp.get("/pesanan")
+@shop_required
+def orders():
+    status = request.args.get("status") or None
+    return render("seller/orders.html", orders=services.shop_orders(g.shop, status), status=status)
+
+
+@bp.route("/pesanan/<int:order_id>", methods=["GET", "POST"])
+@shop_required
+def order(order_id: int):
+    found = _own_order(order_id)
+    form = OrderStatusForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.advance_order(found, form.status.data, (form.note.data or "").strip() or None)
+        except services.TransitionNotAllowed:
+            form.status.errors = [_("Status pesanan tidak bisa diubah ke sana dari status sekarang.")]
+            status = 409
+        else:
+            flash(_("Status pesanan diperbarui."))
+            return redirect(url_for(".order", order_id=found.id), 303)
+    elif form.is_submitted():
+        status = 422
+    return render("seller/order.html", order=found, form=form, status=status)
