@@ -11,6 +11,8 @@ PORT ?= 5000
 run: install assets translations migrate demo
 	SEARCH_WORKER_THREAD=1 $(FLASK) run --host $(HOST) --port $(PORT)
 
+# Tests spread over every core (pytest-xdist); PYTEST_ARGS adds to or overrides that.
+PYTEST_ARGS ?= -n auto
 test: install-test assets translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
