@@ -9,11 +9,12 @@ PORT ?= 5000
 .PHONY: run test install install-test assets translations migrate demo bench clean
 
 run: install assets translations migrate demo
-	SEARCH_WORKER_THREAD=1 $(FLASK) run --host $(HOST) --port $(PORT)
+	WORKER_THREAD=1 $(FLASK) run --host $(HOST) --port $(PORT)
 
 # Tests spread over every core (pytest-xdist); PYTEST_ARGS adds to or overrides that.
 PYTEST_ARGS ?= -n auto
 test: install-test assets translations
+	$(BIN)/ruff check --quiet storefront search tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 $(BIN)/python:

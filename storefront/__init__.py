@@ -22,11 +22,26 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    mount_sandbox_gateway(app)
     return app
 
 
+def mount_sandbox_gateway(app: Flask) -> None:
+    """In development the Stripe-compatible sandbox answers at /sandbox-gateway, so
+    checkout works offline end to end through the real stripe SDK."""
+    if app.config["PAYMENT_GATEWAY"] != "sandbox" or not app.config["SANDBOX_MOUNT"]:
+        return
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from .payments.sandbox import create_sandbox_app
+
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/sandbox-gateway": create_sandbox_app(
+        webhook_url=app.config["SANDBOX_WEBHOOK_URL"],
+        webhook_secret=app.config["SANDBOX_WEBHOOK_SECRET"])})
+
+
 def register_extensions(app: Flask) -> None:
-    from . import i18n, security, templating
+    from . import i18n, security, templating, worker
     from .indexing import services as indexing
 
     db.init_app(app)
@@ -42,14 +57,20 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     templating.init_app(app)
     indexing.init_app(app)
+    worker.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts
     from .admin.views import bp as admin
+    from .basket.views import bp as basket
     from .catalogue.views import bp as catalogue
+    from .checkout.views import bp as checkout
     from .media import bp as media
-    from .seller import imports_views  # noqa: F401 (adds the import routes to the seller blueprint)
+    from .payments.webhooks import bp as webhooks
+    from .seller import (
+        imports_views,  # noqa: F401 (adds the import routes to the seller blueprint)
+    )
     from .seller.views import bp as seller
 
     app.register_blueprint(catalogue)
@@ -57,6 +78,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(media)
     app.register_blueprint(seller)
     app.register_blueprint(admin)
+    app.register_blueprint(basket)
+    app.register_blueprint(checkout)
+    app.register_blueprint(webhooks)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -67,10 +91,13 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from .admin.views import shop_verify
+    from .checkout.commands import payments_reconcile
     from .demo.commands import seed_demo
-    from .indexing.commands import search_reindex, search_worker
+    from .indexing.commands import search_reindex, search_worker, worker
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(shop_verify)
+    app.cli.add_command(payments_reconcile)
     app.cli.add_command(search_reindex)
     app.cli.add_command(search_worker)
+    app.cli.add_command(worker)

@@ -52,10 +52,29 @@ def from_environment() -> dict:
         "SEARCH_INDEX_PATH": os.environ.get("SEARCH_INDEX_PATH", str(INSTANCE / "search-index")),
         "MEILI_URL": os.environ.get("MEILI_URL", ""),
         "MEILI_MASTER_KEY": os.environ.get("MEILI_MASTER_KEY", ""),
-        # Apply the search outbox from a thread inside the web process (make run).
-        "SEARCH_WORKER_THREAD": _bool("SEARCH_WORKER_THREAD", False),
+        # Run the background worker (search outbox, payment reconciliation) as a
+        # thread inside the web process: one process on one machine (make run).
+        "WORKER_THREAD": _bool("WORKER_THREAD", False),
         "MEDIA_ROOT": os.environ.get("MEDIA_ROOT", str(INSTANCE / "media")),
-        "PAYMENT_GATEWAY": os.environ.get("PAYMENT_GATEWAY", "sandbox"),
+        # "sandbox" (the local Stripe-compatible test gateway) on a laptop; Stripe in production.
+        "PAYMENT_GATEWAY": os.environ.get("PAYMENT_GATEWAY", "stripe" if production else "sandbox"),
+        "STRIPE_API_KEY": os.environ.get("STRIPE_API_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "https://api.stripe.com"),
+        "SANDBOX_GATEWAY_URL": os.environ.get("SANDBOX_GATEWAY_URL",
+                                              "http://127.0.0.1:5000/sandbox-gateway"),
+        "SANDBOX_WEBHOOK_SECRET": os.environ.get("SANDBOX_WEBHOOK_SECRET",
+                                                 "whsec_sandbox_development"),
+        "SANDBOX_WEBHOOK_URL": os.environ.get("SANDBOX_WEBHOOK_URL",
+                                              "http://127.0.0.1:5000/payments/webhooks/sandbox"),
+        # Serve the sandbox inside Gerai at /sandbox-gateway (development only).
+        "SANDBOX_MOUNT": _bool("SANDBOX_MOUNT", development),
+        "PAYMENT_GATEWAY_TIMEOUT": float(os.environ.get("PAYMENT_GATEWAY_TIMEOUT", 10)),
+        "PAYMENT_GATEWAY_RETRIES": int(os.environ.get("PAYMENT_GATEWAY_RETRIES", 2)),
+        # Stock is held this long while the shopper pays (the gateway page expires too).
+        "PAYMENT_EXPIRY_MINUTES": int(os.environ.get("PAYMENT_EXPIRY_MINUTES", 30)),
+        # Platform fee per shop order, in percent of its goods (recorded for payouts).
+        "PLATFORM_FEE_PERCENT": int(os.environ.get("PLATFORM_FEE_PERCENT", 0)),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),
         # 10 MB photos plus form fields; larger bodies get a 413 page.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 12 * 1024 * 1024)),

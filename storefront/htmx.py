@@ -8,7 +8,7 @@ whole page, because htmx swaps those into <body>.
 from __future__ import annotations
 
 from flask import make_response, render_template, request
-from jinja2_fragments.flask import render_block
+from jinja2_fragments.flask import render_block, render_blocks
 
 
 def wants_fragment() -> bool:
@@ -20,12 +20,16 @@ def wants_fragment() -> bool:
     )
 
 
-def render(template: str, blocks: dict[str, str] | None = None, status: int = 200, **context):
+def render(template: str, blocks: dict[str, str] | None = None, status: int = 200,
+           oob: tuple[str, ...] = (), **context):
+    """``oob`` names blocks sent along with a fragment for htmx to swap out of band
+    (each carries hx-swap-oob), e.g. the cart badge after adding to the cart."""
     block = None
     if blocks and wants_fragment():
         block = blocks.get(request.headers.get("HX-Target", ""))
     if block:
-        body = render_block(template, block, **context)
+        body = render_blocks(template, [block, *oob], **context) if oob else \
+            render_block(template, block, **context)
     else:
         body = render_template(template, **context)
     response = make_response(body, status)

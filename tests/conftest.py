@@ -35,16 +35,20 @@ def _postgres_reason() -> str | None:
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory, worker_id):
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'gerai.db'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'gerai.db'}"
+        return
     if reason := _postgres_reason():
         pytest.skip(reason)
-    schema = f"gerai_test_{worker_id}"
+    # One schema per test process: parallel workers, and parallel runs, never collide.
+    schema = f"gerai_test_{worker_id}_{os.getpid()}"
     plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as connection:
         connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         connection.execute(f'CREATE SCHEMA "{schema}"')
     separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,7 @@
 import re
+import threading
+
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from storefront.indexing.services import drain_outbox
 
@@ -19,3 +22,25 @@ def sync_search() -> int:
 
 def htmx_get(client, url: str, target: str, **headers):
     return client.get(url, headers={"HX-Request": "true", "HX-Target": target, **headers})
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):  # one line per request drowns the test output
+        pass
+
+
+class Served:
+    """A WSGI app on a free loopback port, until close()."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True,
+                                  request_handler=QuietHandler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
+                                       name=f"served-{self.server.server_port}")
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)

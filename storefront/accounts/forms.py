@@ -1,19 +1,19 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from ..forms import GeraiForm
 from .passwords import MAX_LENGTH, MIN_LENGTH, is_common
 
 
-class LoginForm(FlaskForm):
+class LoginForm(GeraiForm):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Email wajib diisi.")),
                                                 Length(max=254)])
     password = PasswordField(_l("Kata sandi"), validators=[
         DataRequired(_l("Kata sandi wajib diisi.")), Length(max=MAX_LENGTH)])
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(GeraiForm):
     name = StringField(_l("Nama lengkap"), validators=[
         DataRequired(_l("Nama wajib diisi.")),
         Length(max=120, message=_l("Nama paling banyak 120 karakter."))])

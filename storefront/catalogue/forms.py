@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import Form, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from search import PRICE_BANDS, SearchQuery
 
+from ..forms import GeraiQueryForm
 from ..money import parse_rupiah
 from ..places import KECAMATAN
 
@@ -37,7 +38,7 @@ def _rupiah_or_none(value):
         raise ValidationError(_l("Masukkan harga berupa angka, misalnya 15.000.")) from None
 
 
-class CatalogueForm(Form):
+class CatalogueForm(GeraiQueryForm):
     q = StringField(_l("Cari produk"), validators=[Optional()])
     kategori = StringField(_l("Kategori"), validators=[Optional(), Length(max=80)])
     kecamatan = SelectField(_l("Kecamatan"), choices=[SelectChoice("", _l("Semua kecamatan"))]

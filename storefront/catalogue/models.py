@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -30,6 +38,8 @@ class Shop(db.Model):
     address: Mapped[str] = mapped_column(String(300), default="")
     nib: Mapped[str | None] = mapped_column(String(13))  # Nomor Induk Berusaha, optional
     logo_key: Mapped[str | None] = mapped_column(String(64))
+    # Flat fee for local delivery; None: pickup at the shop only.
+    delivery_fee: Mapped[int | None]
     # The city office verifies a shop before shoppers can see it.
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     rejection_reason: Mapped[str | None] = mapped_column(Text)

@@ -32,7 +32,7 @@ def load_in_order(ids: list[int]) -> list[Product]:
     if not ids:
         return []
     rows = db.session.scalars(
-        visible_products().where(Product.id.in_(ids)).options(selectinload(Product.images))
+        visible_products().where(Product.id.in_(ids)).options(selectinload(Product.images), selectinload(Product.variants))
     ).unique()
     by_id = {p.id: p for p in rows}
     return [by_id[i] for i in ids if i in by_id]
@@ -83,7 +83,7 @@ def database_search(query: SearchQuery) -> CataloguePage:
     }.get(query.sort, (Product.created_at.desc(), Product.id.desc()))
     products = list(db.session.scalars(
         statement.order_by(*order).offset(query.offset).limit(query.limit)
-        .options(selectinload(Product.images))
+        .options(selectinload(Product.images), selectinload(Product.variants))
     ).unique())
     return CataloguePage(products=products, total=total, degraded=True)
 
@@ -102,7 +102,7 @@ def category_names() -> dict[str, Category]:
 def newest_products(limit: int = 8) -> list[Product]:
     return list(db.session.scalars(
         visible_products().order_by(Product.created_at.desc(), Product.id.desc()).limit(limit)
-        .options(selectinload(Product.images))
+        .options(selectinload(Product.images), selectinload(Product.variants))
     ).unique())
 
 
@@ -112,7 +112,7 @@ def featured_products(limit: int = 8, today: date | None = None) -> list[Product
     return list(db.session.scalars(
         visible_products().where(Product.stock > 0)
         .order_by((Product.id * 7919 + day) % 1009, Product.id).limit(limit)
-        .options(selectinload(Product.images))
+        .options(selectinload(Product.images), selectinload(Product.variants))
     ).unique())
 
 
@@ -132,7 +132,7 @@ def verified_shops(kecamatan: str | None = None) -> list[Shop]:
 
 def visible_product(product_id: int) -> Product | None:
     return db.session.scalars(
-        visible_products().where(Product.id == product_id).options(selectinload(Product.images))
+        visible_products().where(Product.id == product_id).options(selectinload(Product.images), selectinload(Product.variants))
     ).unique().one_or_none()
 
 
@@ -147,6 +147,6 @@ def shop_products(shop: Shop, page: int, page_size: int, exclude: int | None = N
     total = db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     products = list(db.session.scalars(
         statement.order_by(Product.created_at.desc(), Product.id.desc())
-        .offset((page - 1) * page_size).limit(page_size).options(selectinload(Product.images))
+        .offset((page - 1) * page_size).limit(page_size).options(selectinload(Product.images), selectinload(Product.variants))
     ).unique())
     return products, total

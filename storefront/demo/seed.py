@@ -22,8 +22,14 @@ from ..media import store_picture
 from ..places import KELURAHAN_BY_KECAMATAN
 from ..slugs import slugify
 from ..timeutil import utcnow
-from .catalogue_data import (COOPERATIVES, DESCRIPTIONS, SHOP_OWNERS, SHOP_THEMES,
-                             SHOP_WORDS, CATEGORIES)
+from .catalogue_data import (
+    CATEGORIES,
+    COOPERATIVES,
+    DESCRIPTIONS,
+    SHOP_OWNERS,
+    SHOP_THEMES,
+    SHOP_WORDS,
+)
 
 DEMO_PASSWORD = "gerai-demo-2026"
 PALETTE = ["#c0392b", "#d35400", "#f39c12", "#16a085", "#27ae60", "#2980b9", "#8e44ad",
@@ -99,6 +105,7 @@ def _shops(rng: random.Random, count: int, password_hash: str) -> list[Shop]:
                     kecamatan=kecamatan, kelurahan=kelurahan,
                     # a few shops wait for the city office: their products stay hidden
                     verified=i % 20 != 19,
+                    delivery_fee=rng.choice([None, 8_000, 10_000, 12_000, 15_000]),
                     description=f"{'Koperasi' if koperasi else 'Usaha'} dari Kelurahan {kelurahan}, "
                                 f"Kecamatan {kecamatan}, Kota Tangerang.")
         db.session.add(shop)

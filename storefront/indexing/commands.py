@@ -3,6 +3,7 @@ import threading
 import click
 from flask.cli import with_appcontext
 
+from .. import worker as background
 from . import services
 
 
@@ -30,8 +31,20 @@ def search_worker(once: bool):
         click.echo(f"{services.drain_outbox()} perubahan diterapkan.")
         return
     click.echo("Search worker berjalan; Ctrl+C untuk berhenti.")
+    run_until_interrupted(search=True, payments=False)
+
+
+@click.command("worker")
+@with_appcontext
+def worker():
+    """Everything in the background: search outbox, and payment reconciliation each minute."""
+    click.echo("Worker berjalan; Ctrl+C untuk berhenti.")
+    run_until_interrupted(search=True, payments=True)
+
+
+def run_until_interrupted(**jobs):
     stop = threading.Event()
     try:
-        services.run_worker(stop)
+        background.run(stop, **jobs)
     except KeyboardInterrupt:
         stop.set()

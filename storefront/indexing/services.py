@@ -31,8 +31,6 @@ BATCH = 500
 
 def init_app(app: Flask) -> None:
     app.extensions["gerai.search"] = None  # made on first use, after config is final
-    if app.config.get("SEARCH_WORKER_THREAD"):
-        start_worker_thread(app)
 
 
 def make_backend(config) -> SearchBackend:
@@ -225,29 +223,3 @@ def reindex(progress: Callable[[int], None] | None = None) -> int:
     db.session.execute(delete(SearchOutbox).where(SearchOutbox.enqueued_at < started))
     db.session.commit()
     return backend().count()
-
-
-def run_worker(stop: threading.Event, interval: float = 0.5) -> None:
-    while not stop.is_set():
-        try:
-            applied = apply_outbox()
-        except Exception:  # the database went away: log it, wait, and try again
-            log.exception("search worker could not read the outbox")
-            db.session.rollback()
-            applied = 0
-        finally:
-            db.session.remove()
-        if not applied:
-            stop.wait(interval)
-
-
-def start_worker_thread(app: Flask) -> threading.Event:
-    stop = threading.Event()
-
-    def loop():
-        with app.app_context():
-            run_worker(stop)
-
-    threading.Thread(target=loop, name="search-outbox", daemon=True).start()
-    app.extensions["gerai.search_worker_stop"] = stop
-    return stop

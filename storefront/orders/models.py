@@ -28,6 +28,7 @@ class Order(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(24), unique=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchase.id"), index=True)
     buyer_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     buyer_name: Mapped[str] = mapped_column(String(120))
     buyer_whatsapp: Mapped[str] = mapped_column(String(20))
@@ -47,6 +48,7 @@ class Order(db.Model):
 
     shop = relationship("Shop")
     buyer = relationship("User")
+    purchase = relationship("Purchase", back_populates="orders")
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order",
                                                   cascade="all, delete-orphan")
 

@@ -1,12 +1,28 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import Form, FieldList, FormField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    FieldList,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
+from ..forms import GeraiForm, GeraiQueryForm
 from ..money import parse_rupiah
 from ..places import KECAMATAN, KELURAHAN_BY_KECAMATAN
 from .phone import normalise_whatsapp
@@ -42,7 +58,7 @@ def _kelurahan_choices():
         for kecamatan, names in KELURAHAN_BY_KECAMATAN.items() for k in names]
 
 
-class ShopForm(FlaskForm):
+class ShopForm(GeraiForm):
     name = StringField(_l("Nama toko"), validators=[DataRequired(REQUIRED), Length(max=120)])
     type = SelectField(_l("Jenis usaha"), choices=[SelectChoice("umkm", _l("UMKM")),
                                                    SelectChoice("koperasi", _l("Koperasi"))])
@@ -76,7 +92,7 @@ class ShopForm(FlaskForm):
                           "address", "description", "nib")}
 
 
-class VariantForm(Form):
+class VariantForm(GeraiQueryForm):
     id = HiddenField()
     name = StringField(_l("Nama varian"), validators=[Optional(), Length(max=60)])
     price = RupiahField(_l("Harga"))
@@ -88,7 +104,7 @@ class VariantForm(Form):
         return not (self.name.data or "").strip()
 
 
-class ProductForm(FlaskForm):
+class ProductForm(GeraiForm):
     name = StringField(_l("Nama produk"), validators=[DataRequired(REQUIRED), Length(max=140)])
     category_id = SelectField(_l("Kategori"), coerce=int, validators=[InputRequired(_l("Pilih kategori."))])
     description = TextAreaField(_l("Deskripsi"), validators=[Optional(), Length(max=5000)])
@@ -124,12 +140,12 @@ class ProductForm(FlaskForm):
         return ok
 
 
-class QuickEditForm(FlaskForm):
+class QuickEditForm(GeraiForm):
     price = RupiahField(_l("Harga"))
     stock = IntegerField(_l("Stok"), validators=[Optional(), NumberRange(0, MAX_STOCK, _l("Stok 0 sampai 1.000.000."))])
 
 
-class StockForm(FlaskForm):
+class StockForm(GeraiForm):
     change = IntegerField(_l("Perubahan stok"), validators=[
         InputRequired(_l("Isi jumlahnya, misalnya 10 atau -2.")),
         NumberRange(-MAX_STOCK, MAX_STOCK)])
@@ -146,15 +162,15 @@ class StockForm(FlaskForm):
             raise ValidationError(_l("Barang rusak mengurangi stok: tulis angka negatif."))
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(GeraiForm):
     photos = FileField(_l("Foto produk"), render_kw={"multiple": True, "accept": "image/jpeg,image/png,image/webp"})
 
 
-class AltForm(FlaskForm):
+class AltForm(GeraiForm):
     alt = StringField(_l("Teks alternatif"), validators=[Optional(), Length(max=200)])
 
 
-class OrderStatusForm(FlaskForm):
+class OrderStatusForm(GeraiForm):
     status = HiddenField()
     note = StringField(_l("Catatan (nomor resi atau alasan batal)"), validators=[Optional(), Length(max=300)])
 
@@ -169,5 +185,5 @@ class OrderStatusForm(FlaskForm):
         return ok
 
 
-class RejectForm(FlaskForm):
+class RejectForm(GeraiForm):
     reason = TextAreaField(_l("Alasan penolakan"), validators=[DataRequired(_l("Tulis alasannya agar penjual bisa memperbaiki.")), Length(max=1000)])

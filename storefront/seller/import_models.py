@@ -46,7 +46,3 @@ class ImportJob(db.Model):
         CheckConstraint("status in ('pending', 'running', 'done', 'failed')",
                         name="import_job_status"),
     )
-
-    @property
-    def active(self) -> bool:
-        return self.status in ("pending", "running")

@@ -123,12 +123,6 @@ _XLSX_MAGIC = b"PK\x03\x04"
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def column_labels() -> dict[str, str]:
-    return {"sku": "sku", "nama": "nama", "kategori": "kategori", "harga": "harga",
-            "stok": "stok", "berat_gram": "berat_gram", "status": "status",
-            "deskripsi": "deskripsi", "opsi": "opsi", "varian": "varian"}
-
-
 class FileRejected(Exception):
     """The file as a whole cannot be read; ``message`` says why, in the user's language."""
 
@@ -643,7 +637,7 @@ def build_plan(table: Table, shop_id: int) -> Plan:
     _check_duplicate_skus(rows)
     items = _group(rows)
     _match(items, shop_id)
-    _compare(items, shop_id)
+    _compare(items)
     return Plan(rows=rows, items=items, notices=list(table.notices), kind=table.kind)
 
 
@@ -844,7 +838,7 @@ def _product_differs(item: Item, now: _Current) -> bool:
     return False
 
 
-def _compare(items: list[Item], shop_id: int) -> None:
+def _compare(items: list[Item]) -> None:
     """Mark each row new / update / same, and check what needs the current catalogue."""
     current = _load_current(sorted({i.product_id for i in items if i.product_id}))
     for item in items:

@@ -11,31 +11,43 @@ import io
 import os
 from datetime import date
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
 
 from ..extensions import db, limiter
+from ..forms import GeraiForm
 from ..htmx import render
 from . import imports
-from .import_models import ImportJob  # noqa: F401 (the model is known when the app is made)
+from .import_models import (
+    ImportJob,  # noqa: F401 (the model is known when the app is made)
+)
 from .views import bp, shop_required
 
 PAGE_SIZE = 100
 SHOW = {"semua": None, "salah": "error", "baru": "new", "ubah": "update", "tetap": "same"}
 
 
-class UploadForm(FlaskForm):
+class UploadForm(GeraiForm):
     file = FileField(_l("Berkas CSV atau XLSX"),
                      render_kw={"accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-"
                                           "officedocument.spreadsheetml.sheet"})
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(GeraiForm):
     pass
 
 
@@ -109,7 +121,7 @@ def _preview(job: ImportJob):
 def import_job(job_id: int):
     job = _own_job(job_id)
     imports.check_stale(job)
-    context = {"job": job, "progress": imports.progress_of(job), "labels": imports.column_labels()}
+    context = {"job": job, "progress": imports.progress_of(job)}
     if job.status in ("pending", "failed"):
         plan, file_error = _preview(job)
         show = request.args.get("tampil")

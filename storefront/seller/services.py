@@ -9,8 +9,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
-from ..catalogue.models import (LOW_STOCK, MAX_PHOTOS, Product, ProductImage, ProductVariant, Shop,
-                                StockAdjustment)
+from ..catalogue.models import (
+    LOW_STOCK,
+    MAX_PHOTOS,
+    Product,
+    ProductImage,
+    ProductVariant,
+    Shop,
+    StockAdjustment,
+)
 from ..extensions import db
 from ..media import StoredPicture
 from ..orders.models import Order, OrderLine

@@ -21,8 +21,15 @@ from ..media import PictureRejected, load_picture, store_picture
 from ..orders.models import Order
 from ..places import KELURAHAN_BY_KECAMATAN
 from . import services
-from .forms import (AltForm, OrderStatusForm, PhotoForm, ProductForm, QuickEditForm, ShopForm,
-                    StockForm)
+from .forms import (
+    AltForm,
+    OrderStatusForm,
+    PhotoForm,
+    ProductForm,
+    QuickEditForm,
+    ShopForm,
+    StockForm,
+)
 
 bp = Blueprint("seller", __name__, url_prefix="/penjual")
 

@@ -54,7 +54,19 @@ def live_server(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("browser")
     media = folder / "media"
-    app = create_app(_test_config(f"sqlite:///{folder / 'gerai.db'}", media_root=media))
+    # The port comes first: the app mounts the payment sandbox, which must know where
+    # it is served and where to send its webhooks.
+    apps = {}
+    server = make_server("127.0.0.1", 0, lambda env, start: apps["gerai"](env, start),
+                         threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app = create_app({**_test_config(f"sqlite:///{folder / 'gerai.db'}", media_root=media),
+                      "PAYMENT_GATEWAY": "sandbox", "SANDBOX_MOUNT": True,
+                      "SANDBOX_GATEWAY_URL": f"{base}/sandbox-gateway",
+                      "SANDBOX_WEBHOOK_URL": f"{base}/payments/webhooks/sandbox",
+                      "SANDBOX_WEBHOOK_SECRET": "whsec_browser_tests",
+                      "PAYMENT_GATEWAY_RETRIES": 0})
+    apps["gerai"] = app
     with app.app_context():
         db.create_all()
         seed(products=200, shops=45, media_root=media)
@@ -65,11 +77,10 @@ def live_server(tmp_path_factory):
     werkzeug_log = logging.getLogger("werkzeug")
     level = werkzeug_log.level
     werkzeug_log.setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield base
     finally:
         server.shutdown()
         thread.join(timeout=10)

@@ -6,6 +6,7 @@ import pytest
 
 from tests.helpers import htmx_get, sync_search
 
+
 def facet_count(body: str, name: str, value: str) -> int | None:
     match = re.search(rf'name="{name}" value="{re.escape(value)}"[^>]*>[^<]*<span class="count">(\d+)</span>', body)
     return int(match.group(1)) if match else None

@@ -127,7 +127,7 @@ def test_worker_thread_applies_changes_by_itself(app_config):
 
     from storefront import create_app
 
-    app = create_app({**app_config, "SEARCH_WORKER_THREAD": True})
+    app = create_app({**app_config, "WORKER_THREAD": True})
     try:
         with app.app_context():
             product = ProductFactory(name="Bir Pletok Botol")
@@ -136,7 +136,7 @@ def test_worker_thread_applies_changes_by_itself(app_config):
                 time.sleep(0.05)
             assert found("pletok") == {product.id}
     finally:
-        app.extensions["gerai.search_worker_stop"].set()
+        app.extensions["gerai.worker_stop"].set()
         with app.app_context():
             db.session.remove()
             from tests.conftest import _empty_tables

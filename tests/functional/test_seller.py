@@ -54,7 +54,7 @@ def test_open_shop_waits_for_verification(client, auth, app):
     ("whatsapp", "+1 415 555 0100", "nomor WhatsApp Indonesia"),
     ("nib", "12345", "13 angka"),
     ("kelurahan", "Cimone", "tidak ada di kecamatan"),  # Cimone is in Karawaci
-    ("kecamatan", "Atlantis", "Not a valid choice"),
+    ("kecamatan", "Atlantis", "Pilihan tidak valid"),
     ("name", "", "Wajib diisi"),
 ])
 def test_bad_shop_details_are_explained_and_kept(client, auth, app, field, value, message):

@@ -6,6 +6,7 @@ import io
 import re
 import threading
 import time
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -17,6 +18,7 @@ from storefront.indexing.services import pending_count
 from storefront.seller import imports
 from storefront.seller.commands import catalogue_import
 from storefront.seller.import_models import ImportJob
+from storefront.timeutil import utcnow
 from tests.factories import CategoryFactory, ProductFactory, ShopFactory, UserFactory
 from tests.helpers import csrf_token, htmx_get, sync_search
 
@@ -580,3 +582,23 @@ def test_cli_prints_row_errors_and_exits_non_zero(runner, seller, tmp_path):
     assert "Tidak ada yang diimpor" in result.output and count(Product) == 0
     missing = runner.invoke(catalogue_import, ["toko-tidak-ada", str(path)])
     assert missing.exit_code == 1 and "tidak ada" in missing.output
+
+
+def test_a_long_preview_is_paged_and_filtered(client, seller):
+    job_id = uploaded_job(client, many_rows(250))
+    page = client.get(f"/penjual/produk/impor/{job_id}?tampil=baru&hal=3").get_data(as_text=True)
+    assert 'id="baris-202"' in page and 'id="baris-251"' in page and 'id="baris-201"' not in page
+    assert "Baris 201–250 dari 250" in page
+    for query in ("?hal=abc", "?hal=0", "?tampil=apa", "?hal=99999999999"):
+        assert client.get(f"/penjual/produk/impor/{job_id}{query}").status_code == 200
+
+
+def test_a_job_cut_off_by_a_restart_is_reported_failed(client, seller):
+    job_id = uploaded_job(client, csv_bytes(GOOD))
+    job = db.session.get(ImportJob, job_id)
+    job.status, job.started_at = "running", utcnow() - timedelta(hours=1)
+    job.heartbeat_at = job.started_at
+    db.session.commit()
+    body = htmx_get(client, f"/penjual/produk/impor/{job_id}/progres", "progres-impor").get_data(as_text=True)
+    assert "Impor terhenti" in body and "hx-trigger" not in body
+    assert "/jalankan" in client.get(f"/penjual/produk/impor/{job_id}").get_data(as_text=True)

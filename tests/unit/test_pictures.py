@@ -25,8 +25,14 @@ from flask import Flask
 from flask_babel import Babel
 from PIL import Image, ImageCms, ImageDraw, ImageFile, ImageOps
 
-from storefront.media import (MAX_BYTES, WIDTHS, PictureRejected, _webp_chunks, load_picture,
-                              store_picture)
+from storefront.media import (
+    MAX_BYTES,
+    WIDTHS,
+    PictureRejected,
+    _webp_chunks,
+    load_picture,
+    store_picture,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024

@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-22 17:46:59.038908
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '4fbab8669143'

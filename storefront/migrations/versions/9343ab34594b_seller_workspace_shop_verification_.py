@@ -5,9 +5,8 @@ Revises: 4fbab8669143
 Create Date: 2026-11-22 18:15:57.868471
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9343ab34594b'

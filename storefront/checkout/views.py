@@ -1,0 +1,211 @@
+"""Checkout: contact and delivery per shop, a review with server totals, pay, confirmation."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..basket.services import grouped
+from ..basket.views import current_basket
+from ..extensions import db, limiter
+from ..htmx import render
+from ..payments import gateway as contract
+from . import services
+from .forms import ContactForm, PayForm
+from .models import Purchase
+
+bp = Blueprint("checkout", __name__)
+
+SESSION_KEY = "checkout"
+
+
+def _choices(groups, form_data, errors) -> list[services.ShopChoice]:
+    choices = []
+    for group in groups:
+        shop = group.shop
+        fulfilment = form_data.get(f"antar-{shop.id}", "pickup")
+        address = (form_data.get(f"alamat-{shop.id}") or "").strip()[:300]
+        if fulfilment not in ("pickup", "delivery") or (
+                fulfilment == "delivery" and shop.delivery_fee is None):
+            errors[f"antar-{shop.id}"] = _("Toko ini hanya melayani ambil di toko.")
+            fulfilment = "pickup"
+        if fulfilment == "delivery" and not address:
+            errors[f"alamat-{shop.id}"] = _("Tulis alamat pengantaran.")
+        choices.append(services.ShopChoice(group, fulfilment, address or None))
+    return choices
+
+
+def _saved_choices(groups) -> list[services.ShopChoice]:
+    saved = session.get(SESSION_KEY, {}).get("shops", {})
+    return [services.ShopChoice(g, saved.get(str(g.shop.id), {}).get("fulfilment", "pickup"),
+                                saved.get(str(g.shop.id), {}).get("address"))
+            for g in groups]
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+def details():
+    basket = current_basket()
+    groups = grouped(basket)
+    if not groups:
+        flash(_("Keranjang Anda kosong."))
+        return redirect(url_for("basket.show"))
+    saved = session.get(SESSION_KEY, {})
+    form = ContactForm(data=saved.get("contact") or (
+        {"name": current_user.name, "email": current_user.email}
+        if current_user.is_authenticated else None))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        choices = _choices(groups, request.form, errors)
+        if form.validate_on_submit() and not errors:
+            session[SESSION_KEY] = {
+                "contact": {"name": form.name.data.strip(), "whatsapp": form.whatsapp.data,
+                            "email": form.email.data or None},
+                "shops": {str(c.group.shop.id): {"fulfilment": c.fulfilment, "address": c.address}
+                          for c in choices},
+                "attempt": services.new_attempt(),
+            }
+            return redirect(url_for(".review"), 303)
+        status = 422
+    else:
+        choices, status = _saved_choices(groups), 200
+    return render("checkout/details.html", form=form, choices=choices, errors=errors,
+                  status=status)
+
+
+def _review_context(basket, notice=None):
+    saved = session.get(SESSION_KEY)
+    groups = grouped(basket)
+    choices = _saved_choices(groups)
+    return {"choices": choices, "contact": saved["contact"], "total": sum(c.total for c in choices),
+            "pay": PayForm(formdata=None, attempt=saved["attempt"],
+                           fingerprint=services.fingerprint(basket)),
+            "price_changed": any(l.price_changed for l in basket.lines), "notice": notice}
+
+
+@bp.get("/checkout/periksa")
+def review():
+    basket = current_basket()
+    if not grouped(basket) or SESSION_KEY not in session:
+        return redirect(url_for(".details"))
+    return render("checkout/review.html", **_review_context(basket))
+
+
+@bp.post("/checkout/bayar")
+@limiter.limit("10 per minute")
+def pay():
+    basket = current_basket()
+    saved = session.get(SESSION_KEY)
+    form = PayForm()
+    if not form.validate_on_submit():
+        abort(400)
+    # "Bayar" pressed twice: the second press follows the first one's payment.
+    existing = db.session.scalar(select(Purchase).where(Purchase.attempt == form.attempt.data))
+    if existing is not None:
+        if not _may_see(existing):
+            abort(404)
+        return redirect(existing.payment_url or url_for(".done", code=existing.code), 303)
+    if not grouped(basket) or not saved:
+        return redirect(url_for("basket.show"), 303)
+    if form.attempt.data != saved["attempt"]:
+        abort(400)
+    if form.fingerprint.data != services.fingerprint(basket):
+        # Prices or quantities changed since the review: show the new totals first.
+        notice = _("Isi keranjang atau harga berubah. Periksa total baru sebelum membayar.")
+        return render("checkout/review.html", status=409, **_review_context(basket, notice))
+    contact = services.Contact(**saved["contact"])
+    choices = _saved_choices(grouped(basket))
+    try:
+        purchase = services.place_purchase(basket, current_user if current_user.is_authenticated
+                                           else None, contact, choices, saved["attempt"],
+                                           current_app.config["PAYMENT_GATEWAY"])
+    except services.OutOfStock as short:
+        flash(_("Stok tidak cukup untuk: %(items)s. Ubah jumlahnya lalu coba lagi.",
+                items=", ".join(short.names)), "error")
+        return redirect(url_for("basket.show"), 303)
+    session.setdefault("purchases", [])
+    session["purchases"] = (session["purchases"] + [purchase.code])[-20:]
+    try:
+        url = services.start_payment(
+            purchase,
+            success_url=url_for(".done", code=purchase.code, _external=True),
+            cancel_url=url_for(".cancelled", code=purchase.code, _external=True))
+    except contract.PaymentError as error:
+        services.abandon(purchase)
+        session[SESSION_KEY]["attempt"] = services.new_attempt()
+        session.modified = True
+        return render("checkout/review.html", status=503,
+                      **_review_context(basket, error.message))
+    session.pop(SESSION_KEY, None)
+    return redirect(url, 303)
+
+
+def _may_see(purchase: Purchase) -> bool:
+    if current_user.is_authenticated and purchase.buyer_id == current_user.id:
+        return True
+    return purchase.code in session.get("purchases", [])
+
+
+def _own_purchase(code: str) -> Purchase:
+    purchase = db.session.scalar(select(Purchase).where(Purchase.code == code))
+    if purchase is None or not _may_see(purchase):
+        abort(404)
+    return purchase
+
+
+@bp.get("/pesanan/<code>")
+def done(code: str):
+    """Confirmation and receipt; while the payment is pending it asks again every 2 s."""
+    purchase = _own_purchase(code)
+    if purchase.status == "pending":
+        try:
+            services.settle_from_gateway(purchase)
+        except contract.PaymentError:
+            pass  # the webhook or the reconciler will settle it; the page keeps asking
+    response = render("checkout/done.html", blocks={"status-pembayaran": "status"},
+                      purchase=purchase)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/pesanan/<code>/batal")
+def cancelled(code: str):
+    """Back from the gateway without paying: the cart still holds everything."""
+    purchase = _own_purchase(code)
+    return render("checkout/cancelled.html", purchase=purchase)
+
+
+@bp.post("/pesanan/<code>/batal")
+def cancel(code: str):
+    purchase = _own_purchase(code)
+    if purchase.status == "pending":
+        if purchase.payment_id:
+            try:
+                services.settle(purchase, services.gateway().cancel_payment(purchase.payment_id))
+            except contract.PaymentError:
+                services.settle_from_gateway(purchase)
+        else:
+            services.abandon(purchase)
+    if purchase.status == "paid":
+        flash(_("Pembayaran ini sudah lunas."))
+        return redirect(url_for(".done", code=code), 303)
+    flash(_("Pembayaran dibatalkan. Barang masih ada di keranjang."))
+    return redirect(url_for("basket.show"), 303)
+
+
+@bp.get("/akun/pesanan")
+@login_required
+def history():
+    purchases = db.session.scalars(select(Purchase).where(Purchase.buyer_id == current_user.id)
+                                   .order_by(Purchase.created_at.desc()).limit(100)).all()
+    return render("checkout/history.html", purchases=purchases)

@@ -1,0 +1,62 @@
+"""The background worker: search outbox all the time, payment reconciliation every minute.
+
+Runs as ``flask --app storefront worker`` beside the web processes, or as a
+thread inside the web process when WORKER_THREAD is on (``make run``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def _safely(task: Callable[[], object], name: str):
+    try:
+        return task()
+    except (SQLAlchemyError, OSError) as error:  # the database or a service went away
+        log.warning("worker: %s failed, will retry: %s", name, error)
+        db.session.rollback()
+        return None
+    finally:
+        db.session.remove()
+
+
+def run(stop: threading.Event, *, search: bool = True, payments: bool = True,
+        interval: float = 0.5, reconcile_every: float = 60.0) -> None:
+    from .checkout.services import reconcile
+    from .indexing.services import apply_outbox
+
+    last_reconcile = 0.0
+    while not stop.is_set():
+        applied = _safely(apply_outbox, "search outbox") if search else 0
+        if payments and time.monotonic() - last_reconcile >= reconcile_every:
+            _safely(reconcile, "payment reconciliation")
+            last_reconcile = time.monotonic()
+        if not applied:
+            stop.wait(interval)
+
+
+def start_thread(app: Flask) -> threading.Event:
+    stop = threading.Event()
+
+    def loop():
+        with app.app_context():
+            run(stop)
+
+    threading.Thread(target=loop, name="gerai-worker", daemon=True).start()
+    app.extensions["gerai.worker_stop"] = stop
+    return stop
+
+
+def init_app(app: Flask) -> None:
+    if app.config.get("WORKER_THREAD"):
+        start_thread(app)
