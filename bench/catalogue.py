@@ -1,7 +1,7 @@
 """How fast the catalogue answers, against a bare endpoint of the same app.
 
     .venv/bin/python bench/catalogue.py [--products 100000] [--seconds 20] [--connections 8]
-                                        [--workers 2] [--keep] [--scratch DIR]
+                                        [--workers 2] [--keep] [--scratch DIR] [--shops N]
 
 Seeds a scratch instance (database, pictures, search index) through the app's
 own CLI, serves it with gunicorn on loopback and drives it with the asyncio load
@@ -33,6 +33,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -180,44 +181,64 @@ def scratch_env(scratch: Path) -> dict[str, str]:
         SEARCH_INDEX_PATH=str(scratch / "search-index"),
         MEDIA_ROOT=str(scratch / "media"),
         SECRET_KEY="gerai-bench-only-not-a-secret",
-        SEARCH_WORKER_THREAD="0",
+        WORKER_THREAD="0",
         PYTHONUNBUFFERED="1",
     )
     return env
 
 
-def flask_cli(env: dict[str, str], *args: str) -> list[tuple[float, str]]:
-    """Run ``flask --app storefront ARGS``; returns (seconds since start, line) per output line."""
+def flask_cli(env: dict[str, str], *args: str, timeout: float) -> list[tuple[float, str]]:
+    """Run ``flask --app storefront ARGS``, echoing its output as it comes.
+
+    Returns (seconds since start, line) for each line, and a last ("", total seconds).
+    """
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "storefront", *args], cwd=ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
-    lines = [(time.perf_counter() - started, line.rstrip("\n")) for line in process.stdout]
-    if process.wait() != 0:
-        print("\n".join(line for _, line in lines[-30:]), file=sys.stderr)
+    lines: list[tuple[float, str]] = []
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.append((time.perf_counter() - started, line.rstrip("\n")))
+            print(f"    | {lines[-1][0]:6.1f} s  {lines[-1][1]}", flush=True)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        last = lines[-1][1] if lines else "nothing"
+        raise SystemExit(f"flask {' '.join(args)} did not finish within {timeout:g} s "
+                         f"(its last output: {last!r}); a slow machine may need a larger "
+                         "--seed-timeout") from None
+    finally:
+        reader.join(timeout=5)
+    if process.returncode != 0:
         raise SystemExit(f"flask {' '.join(args)} failed (exit {process.returncode})")
     lines.append((time.perf_counter() - started, ""))
     return lines
 
 
-def seed(scratch: Path, env: dict[str, str], products: int) -> dict:
-    lines = flask_cli(env, "db", "upgrade")
+def seed(scratch: Path, env: dict[str, str], products: int, shops: int | None,
+         timeout: float) -> dict:
+    lines = flask_cli(env, "db", "upgrade", timeout=timeout)
     migrate_s = lines[-1][0]
-    print(f"  migrations          {migrate_s:7.1f} s")
-    lines = flask_cli(env, "seed-demo", "--products", str(products))
+    extra = ("--shops", str(shops)) if shops else ()
+    lines = flask_cli(env, "seed-demo", "--products", str(products), *extra, timeout=timeout)
     total_s = lines[-1][0]
     # Not on a terminal, click prints each progress bar's label once, when the bar starts.
     index_started = next((t for t, line in lines if line.startswith("Mengindeks produk")), None)
-    figures = {"products": products, "migrate_s": migrate_s, "seed_demo_s": total_s,
-               "seeding_s": index_started, "indexing_s": None}
+    figures = {"products": products, "shops": shops, "migrate_s": migrate_s,
+               "seed_demo_s": total_s, "seeding_s": index_started, "indexing_s": None}
+    print(f"  migrations          {migrate_s:7.1f} s")
     if index_started is not None:
         figures["indexing_s"] = total_s - index_started
         print(f"  seeding (rows, pictures) {index_started:5.1f} s")
         print(f"  indexing            {total_s - index_started:7.1f} s")
     print(f"  seed-demo in all    {total_s:7.1f} s")
-    for _, line in lines:
-        if line and not line.startswith(("Membuat produk", "Mengindeks produk", "Akun demo")):
-            print(f"    | {line}")
     (scratch / MARKER).write_text(json.dumps(figures))
     return figures
 
@@ -230,9 +251,9 @@ def prepare_scratch(args) -> tuple[Path, bool]:
     marker = scratch / MARKER
     if marker.exists():
         seeded = json.loads(marker.read_text())
-        if seeded["products"] != args.products:
-            raise SystemExit(f"{scratch} holds a {seeded['products']}-product seed; pass "
-                             f"--products {seeded['products']} or another --scratch")
+        if (seeded["products"], seeded.get("shops")) != (args.products, args.shops):
+            raise SystemExit(f"{scratch} holds a seed of {seeded['products']} products "
+                             f"(--shops {seeded.get('shops')}); pass the same or another --scratch")
     elif scratch.exists() and any(scratch.iterdir()):
         raise SystemExit(f"{scratch} is not empty and was not seeded by this benchmark")
     scratch.mkdir(parents=True, exist_ok=True)
@@ -466,13 +487,17 @@ def measure(args, scratch: Path):
     if (scratch / MARKER).exists():
         before = json.loads((scratch / MARKER).read_text())
         print(f"  already seeded with {before['products']:,} products (seeding "
-              f"{before.get('seeding_s') or 0:.1f} s, indexing {before.get('indexing_s') or 0:.1f} s "
-              "when made); not seeded again")
+              f"{before.get('seeding_s') or 0:.1f} s, "
+              f"indexing {before.get('indexing_s') or 0:.1f} s when made); not seeded again")
+        # The app may have moved on since: new migrations, or an index format the engine
+        # no longer opens (it then starts empty). Both commands are quick when nothing changed.
+        flask_cli(env, "db", "upgrade", timeout=args.seed_timeout)
+        flask_cli(env, "search-reindex", "--if-stale", timeout=args.seed_timeout)
     else:
-        seed(scratch, env, args.products)
+        seed(scratch, env, args.products, args.shops, args.seed_timeout)
 
     print("\nServer: gunicorn " + f"-w {args.workers} 'storefront:create_app()', "
-          "SEARCH_WORKER_THREAD off")
+          "WORKER_THREAD off")
     server, port = start_server(env, args.workers, scratch / "gunicorn.log")
     try:
         print(f"  answering on http://{HOST}:{port}")
@@ -505,13 +530,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="per scenario")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--shops", type=int, default=None,
+                        help="shops to seed (default: seed-demo's own, which scales with products)")
+    parser.add_argument("--seed-timeout", type=float, default=900,
+                        help="seconds that migrating or seeding may take before the run fails")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     parser.add_argument("--scratch", help="scratch directory; reused when already seeded")
     args = parser.parse_args()
 
     cores = os.cpu_count() or 1
-    print(f"Gerai catalogue benchmark: {args.products:,} products, {args.seconds:g} s a scenario, "
-          f"{args.connections} connections, {args.workers} gunicorn sync workers")
+    print(f"Gerai catalogue benchmark: {args.products:,} products"
+          + (f" in {args.shops:,} shops" if args.shops else "")
+          + f", {args.seconds:g} s a scenario, {args.connections} connections, "
+          f"{args.workers} gunicorn sync workers")
     print(f"Machine: {cores} cores ({platform.machine()}, Python {platform.python_version()}); "
           f"gunicorn and the load generator run on these same {cores} cores over loopback, so "
           "they compete for CPU: compare the ratios, not the absolute figures.")

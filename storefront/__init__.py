@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from . import config as settings
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, cache, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -49,6 +49,7 @@ def register_extensions(app: Flask) -> None:
                      render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -94,10 +95,12 @@ def register_commands(app: Flask) -> None:
     from .checkout.commands import payments_reconcile
     from .demo.commands import seed_demo
     from .indexing.commands import search_reindex, search_worker, worker
+    from .seller.commands import catalogue_import
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(shop_verify)
     app.cli.add_command(payments_reconcile)
+    app.cli.add_command(catalogue_import)
     app.cli.add_command(search_reindex)
     app.cli.add_command(search_worker)
     app.cli.add_command(worker)

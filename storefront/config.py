@@ -76,6 +76,12 @@ def from_environment() -> dict:
         # Platform fee per shop order, in percent of its goods (recorded for payouts).
         "PLATFORM_FEE_PERCENT": int(os.environ.get("PLATFORM_FEE_PERCENT", 0)),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),
+        # Rendered catalogue fragments: per process by default, shared through Redis.
+        "CACHE_TYPE": "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache",
+        "CACHE_REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "CACHE_DEFAULT_TIMEOUT": 60,
+        "CACHE_THRESHOLD": 5000,
+        "FRAGMENT_CACHE_SECONDS": int(os.environ.get("FRAGMENT_CACHE_SECONDS", 60)),
         # 10 MB photos plus form fields; larger bodies get a 413 page.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 12 * 1024 * 1024)),
         "MAX_FORM_MEMORY_SIZE": 500_000,

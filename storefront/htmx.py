@@ -10,6 +10,8 @@ from __future__ import annotations
 from flask import make_response, render_template, request
 from jinja2_fragments.flask import render_block, render_blocks
 
+from . import fragments
+
 
 def wants_fragment() -> bool:
     headers = request.headers
@@ -21,17 +23,34 @@ def wants_fragment() -> bool:
 
 
 def render(template: str, blocks: dict[str, str] | None = None, status: int = 200,
-           oob: tuple[str, ...] = (), **context):
+           oob: tuple[str, ...] = (), cache_seconds: int = 0, **context):
     """``oob`` names blocks sent along with a fragment for htmx to swap out of band
-    (each carries hx-swap-oob), e.g. the cart badge after adding to the cart."""
+    (each carries hx-swap-oob), e.g. the cart badge after adding to the cart.
+    ``cache_seconds`` lets a fragment be shared (see fragments.py): only for
+    blocks that carry nothing about the person asking."""
     block = None
     if blocks and wants_fragment():
         block = blocks.get(request.headers.get("HX-Target", ""))
     if block:
         body = render_blocks(template, [block, *oob], **context) if oob else \
             render_block(template, block, **context)
+        if cache_seconds and status == 200:
+            fragments.put(request.headers.get("HX-Target", ""), body, cache_seconds)
     else:
         body = render_template(template, **context)
+    return _respond(body, status)
+
+
+def _respond(body: str, status: int = 200):
     response = make_response(body, status)
     response.vary.add("HX-Request")
     return response
+
+
+def cached_fragment(blocks: dict[str, str]):
+    """A shared fragment for this request, if one is cached (the view then skips its work)."""
+    target = request.headers.get("HX-Target", "")
+    if not (wants_fragment() and target in blocks):
+        return None
+    body = fragments.get(target)
+    return _respond(body) if body is not None else None

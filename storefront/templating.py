@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 
 from .money import format_rupiah
@@ -12,6 +12,14 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["rupiah"] = format_rupiah
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt)
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt)
+
+    def media_url(key: str, width: int) -> str:
+        # One url_for per request, not three per picture: cards render dozens.
+        if "media_prefix" not in g:
+            g.media_prefix = url_for("media.serve", filename="p/")
+        return f"{g.media_prefix}{key}-{width}.webp"
+
+    app.jinja_env.globals["media_url"] = media_url
 
     @app.context_processor
     def page_globals():

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from search import SearchQuery, SearchResults, SearchUnavailable
 
@@ -28,13 +29,18 @@ class CataloguePage:
 
 
 def load_in_order(ids: list[int]) -> list[Product]:
-    """The rows for ``ids`` in the engine's order, skipping any that became hidden since."""
+    """The rows for ``ids`` in the engine's order, skipping any that became hidden since.
+
+    Looked up by primary key, then checked: joining on the shop first lets SQLite
+    pick a plan that walks every verified shop (9 ms at 100k products, not 0.2).
+    """
     if not ids:
         return []
     rows = db.session.scalars(
-        visible_products().where(Product.id.in_(ids)).options(selectinload(Product.images), selectinload(Product.variants))
+        select(Product).where(Product.id.in_(ids))
+        .options(selectinload(Product.images), selectinload(Product.variants))
     ).unique()
-    by_id = {p.id: p for p in rows}
+    by_id = {p.id: p for p in rows if p.is_visible}
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -88,15 +94,50 @@ def database_search(query: SearchQuery) -> CataloguePage:
     return CataloguePage(products=products, total=total, degraded=True)
 
 
-def top_categories() -> list[Category]:
-    return list(db.session.scalars(
+@dataclass(frozen=True)
+class CategoryView:
+    """A category as pages show it: plain data, safe to keep between requests."""
+
+    id: int
+    parent_id: int | None
+    name: str
+    slug: str
+    children: tuple[CategoryView, ...] = ()
+
+
+_category_cache: dict[str, tuple[float, tuple[CategoryView, ...]]] = {}
+CATEGORY_CACHE_SECONDS = 60  # categories change a few times a year; a minute's lag is fine
+
+
+def top_categories() -> tuple[CategoryView, ...]:
+    """The tree, cached per process for a minute: every catalogue page needs it."""
+    key = str(db.engine.url)
+    cached = _category_cache.get(key)
+    if cached and time.monotonic() - cached[0] < CATEGORY_CACHE_SECONDS:
+        return cached[1]
+    tops = db.session.scalars(
         select(Category).where(Category.parent_id.is_(None)).order_by(Category.position)
-        .options(selectinload(Category.children))
-    ))
+        .options(selectinload(Category.children))).all()
+    tree = tuple(
+        CategoryView(t.id, None, t.name, t.slug,
+                     tuple(CategoryView(c.id, t.id, c.name, c.slug) for c in t.children))
+        for t in tops)
+    _category_cache[key] = (time.monotonic(), tree)
+    return tree
 
 
-def category_names() -> dict[str, Category]:
-    return {c.slug: c for c in db.session.scalars(select(Category))}
+def forget_categories() -> None:
+    _category_cache.clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _categories_changed(session: Session, _context) -> None:
+    if any(isinstance(o, Category) for o in (*session.new, *session.dirty, *session.deleted)):
+        forget_categories()
+
+
+def category_names() -> dict[str, CategoryView]:
+    return {c.slug: c for top in top_categories() for c in (top, *top.children)}
 
 
 def newest_products(limit: int = 8) -> list[Product]:

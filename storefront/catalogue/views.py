@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 
 from search import PRICE_BANDS
 
-from ..htmx import render
+from ..htmx import cached_fragment, render
 from ..places import KECAMATAN
 from . import services
 from .forms import PAGE_SIZE, CatalogueForm
@@ -34,8 +34,13 @@ def _url_with(args: dict[str, str], **changes) -> str:
     return url_for("catalogue.catalogue", **{k: v for k, v in merged.items() if v not in (None, "")})
 
 
+CATALOGUE_BLOCKS = {"hasil": "results", "berikutnya": "more"}
+
+
 @bp.get("/katalog")
 def catalogue():
+    if cached := cached_fragment(CATALOGUE_BLOCKS):
+        return cached
     form = CatalogueForm(request.args)
     form.validate()  # errors are shown next to their fields; bad values are ignored
     query = form.to_query()
@@ -45,7 +50,8 @@ def catalogue():
     return render(
         "catalogue/index.html",
         # the search form swaps #hasil; the scroll sentinel #berikutnya asks for the next cards
-        blocks={"hasil": "results", "berikutnya": "more"},
+        blocks=CATALOGUE_BLOCKS,
+        cache_seconds=0 if page.degraded else current_app.config["FRAGMENT_CACHE_SECONDS"],
         form=form,
         page=page,
         page_number=form.page,

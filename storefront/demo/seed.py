@@ -91,14 +91,16 @@ def _shops(rng: random.Random, count: int, password_hash: str) -> list[Shop]:
         kecamatan = kecamatan_names[i % len(kecamatan_names)]  # every kecamatan has shops
         kelurahan = rng.choice(KELURAHAN_BY_KECAMATAN[kecamatan])
         koperasi = i % 6 == 5
-        while True:
-            if koperasi:
-                name = f"{rng.choice(COOPERATIVES)} {kelurahan}"
-            else:
-                name = f"{rng.choice(SHOP_WORDS)} {rng.choice(SHOP_OWNERS)} {rng.choice(SHOP_THEMES)}"
-            if name not in used:
-                used.add(name)
-                break
+        if koperasi:
+            name = f"{rng.choice(COOPERATIVES)} {kelurahan}"
+        else:
+            name = f"{rng.choice(SHOP_WORDS)} {rng.choice(SHOP_OWNERS)} {rng.choice(SHOP_THEMES)}"
+        # Thousands of shops run out of word combinations: number the repeats.
+        base, n = name, 1
+        while name in used:
+            n += 1
+            name = f"{base} {n}"
+        used.add(name)
         owner = _user(f"Pemilik {name}", f"penjual{i + 1}@gerai.test", ["shopper", "seller"],
                       password_hash)
         shop = Shop(owner=owner, name=name, slug=slugify(name), type="koperasi" if koperasi else "umkm",

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from search import EmbeddedBackend, ProductDocument, SearchBackend
 
+from .. import fragments
 from ..catalogue.models import Category, Product, Shop
 from ..extensions import db
 from ..timeutil import utcnow
@@ -174,6 +175,7 @@ def apply_outbox(limit: int = BATCH) -> int:
         return 0
     db.session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(row_ids)))
     db.session.commit()
+    fragments.bump()  # the index changed: shared catalogue fragments are stale
     return len(rows)
 
 
@@ -220,6 +222,7 @@ def reindex(progress: Callable[[int], None] | None = None) -> int:
     """Rebuild the index from the database; outbox rows older than the start are done."""
     started = utcnow()
     backend().replace_all(visible_document_batches(), progress=progress)
+    fragments.bump()
     db.session.execute(delete(SearchOutbox).where(SearchOutbox.enqueued_at < started))
     db.session.commit()
     return backend().count()

@@ -146,7 +146,8 @@ def _product_form(product: Product | None = None) -> ProductForm:
                     {"id": variant.id, "name": variant.name, "price": variant.price,
                      "stock": variant.stock, "sku": variant.sku})
     # room for new variant rows, without JavaScript
-    while len(form.variants) < len([v for v in form.variants if not v.form.is_blank]) + 2:
+    filled = len([v for v in form.variants if not v.form.is_blank])
+    while len(form.variants) < min(filled + 2, form.variants.max_entries):
         form.variants.append_entry()
     return form
 

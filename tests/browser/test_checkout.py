@@ -12,10 +12,10 @@ def add_first_buyable(page: Page, base: str, shop_index: int) -> str:
     """Add the first in-stock simple product of the n-th shop in the directory; its name."""
     page.goto(f"{base}/toko")
     page.locator(".shop-list a").nth(shop_index).click()
-    card = page.locator("li.card").filter(has=page.locator("form.buy")).first
+    card = page.locator("li.card").filter(has=page.locator(".quick-add")).first
     name = card.locator(".name").inner_text()
-    card.get_by_role("button", name=re.compile("Keranjang")).click()
-    expect(card.get_by_role("status")).to_contain_text("Masuk keranjang")
+    card.get_by_role("link", name=re.compile("Keranjang")).click()
+    expect(card.locator(".quick-add")).to_contain_text("Di keranjang")
     return name
 
 
@@ -33,7 +33,7 @@ def shops_with_products(page: Page, base: str, wanted: int = 2) -> list[int]:
     for index in range(page.locator(".shop-list a").count()):
         page.goto(f"{base}/toko")
         page.locator(".shop-list a").nth(index).click()
-        if page.locator("li.card form.buy").count():
+        if page.locator("li.card .quick-add").count():
             found.append(index)
         if len(found) == wanted:
             return found

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from storefront.extensions import db
 from tests.helpers import htmx_get, sync_search
 
 
@@ -221,3 +222,29 @@ def test_search_engine_down_falls_back_to_the_database(client, catalogue, app, m
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Kopi Robusta" in body and "pencarian sederhana" in body
+
+
+def test_catalogue_fragments_are_shared_until_the_catalogue_changes(client, catalogue, monkeypatch):
+    from storefront.indexing import services
+
+    searches = []
+    engine = services.backend()
+    original = engine.search
+    monkeypatch.setattr(engine, "search", lambda q: searches.append(q) or original(q))
+    first = htmx_get(client, "/katalog?q=kopi", "hasil").get_data(as_text=True)
+    again = htmx_get(client, "/katalog?q=kopi", "hasil").get_data(as_text=True)
+    assert first == again and len(searches) == 1  # the second came from the cache
+    catalogue.kopi.price = 47_500
+    db.session.commit()
+    sync_search()
+    fresh = htmx_get(client, "/katalog?q=kopi", "hasil").get_data(as_text=True)
+    assert "Rp47.500" in fresh and len(searches) == 2
+
+
+def test_shared_fragments_carry_nothing_about_the_visitor(client, auth, catalogue):
+    from tests.factories import UserFactory
+
+    UserFactory(email="budi@contoh.id", name="Budi Santoso")
+    auth.login("budi@contoh.id")
+    body = htmx_get(client, "/katalog", "hasil").get_data(as_text=True)
+    assert "csrf" not in body.lower() and "Budi" not in body

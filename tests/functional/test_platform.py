@@ -91,3 +91,11 @@ def test_demo_pictures_are_served_with_long_cache(client, runner, app):
     assert response.status_code == 200 and response.mimetype == "image/webp"
     assert "immutable" in response.headers["Cache-Control"]
     assert client.get("/media/../secret_key").status_code == 404
+
+
+def test_seed_demo_scales_past_the_shop_names(runner, app):
+    """Thousands of shops outnumber the name combinations; seeding must still finish."""
+    result = runner.invoke(args=["seed-demo", "--products", "3", "--shops", "1400"])
+    assert result.exit_code == 0, result.output
+    names = db.session.scalars(select(Shop.name)).all()
+    assert len(names) == len(set(names)) == 1400
