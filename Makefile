@@ -8,8 +8,12 @@ PORT ?= 5000
 
 .PHONY: run test install install-test assets translations migrate demo bench clean
 
+# The sandbox gateway is served inside Gerai, so its addresses follow HOST and PORT.
 run: install assets translations migrate demo
-	WORKER_THREAD=1 $(FLASK) run --host $(HOST) --port $(PORT)
+	WORKER_THREAD=1 \
+	SANDBOX_GATEWAY_URL=http://$(HOST):$(PORT)/sandbox-gateway \
+	SANDBOX_WEBHOOK_URL=http://$(HOST):$(PORT)/payments/webhooks/sandbox \
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Tests spread over every core (pytest-xdist); PYTEST_ARGS adds to or overrides that.
 PYTEST_ARGS ?= -n auto

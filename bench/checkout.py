@@ -383,7 +383,8 @@ class Checkout:
     bayar_server_ms: float | None
     code: str
     polls: int
-    steps: dict[str, float]  # client ms per step (summed when a step repeats)
+    adds: int
+    steps: dict[str, float]  # client ms per step, and "server <step>" ms (summed when repeated)
 
 
 class Shopper:
@@ -417,6 +418,8 @@ class Shopper:
             raise Broken(step, type(error).__name__) from None
         if timings is not None:
             timings[step] = timings.get(step, 0.0) + (time.perf_counter() - began) * 1000
+            if (server := response.server_ms) is not None:
+                timings["server " + step] = timings.get("server " + step, 0.0) + server
         if response.status not in expect:
             raise Broken(step, str(response.status))
         return response
@@ -501,7 +504,7 @@ class Shopper:
         receipt = await self.pay_hosted(answer.location, timings)
         polls = await self.wait_paid(receipt, began + PAID_WITHIN_S, timings)
         return Checkout(started, time.perf_counter(), bayar_ms, answer.server_ms,
-                        urlsplit(receipt).path.rsplit("/", 1)[-1], polls, timings)
+                        urlsplit(receipt).path.rsplit("/", 1)[-1], polls, len(picks), timings)
 
 
 # --- PostgreSQL sessions while loaded --------------------------------------------------
@@ -543,6 +546,74 @@ class SessionSampler:
         keys = {k for s in self.samples for k in s}
         return {k: statistics.fmean(s.get(k, 0) for s in self.samples) for k in sorted(keys)} \
             if self.samples else {}
+
+
+def our_backends(meter_url: str) -> tuple[int | None, set[int]]:
+    """The postmaster's pid (a local server) and the pids of Gerai's sessions now."""
+    with psycopg.connect(libpq_url(meter_url), autocommit=True,
+                         application_name=APP_NAME + "-meter") as connection:
+        own = connection.execute("select pg_backend_pid()").fetchone()[0]
+        pids = {pid for (pid,) in connection.execute(
+            "select pid from pg_stat_activity where application_name = %s", (APP_NAME,))}
+    parent = proc_table().get(own)
+    return (parent[0] if parent else None), pids
+
+
+def step_means(checkouts: list[Checkout], prefix: str = "") -> dict[str, float]:
+    """Mean ms a checkout for each step ("add" per product added)."""
+    means = {}
+    for step in STEPS:
+        values = [c.steps.get(prefix + step, 0.0) / (c.adds if step == "add" else 1)
+                  for c in checkouts]
+        if values and any(values):
+            means[step] = statistics.fmean(values)
+    return means
+
+
+# --- 0. one shopper alone ----------------------------------------------------------------
+
+async def alone(gerai_port: int, products: list[Product], meter_url: str, pids: dict,
+                warm: int = 5, count: int = 30) -> dict:
+    me = Shopper(0, gerai_port)
+    rng = random.Random(7)
+
+    def picks():
+        return [(p, 1) for p in rng.sample(products, rng.choice((1, 2)))]
+
+    warming = [await me.checkout(picks()) for _ in range(warm)]
+    first = snapshot()
+    done = [await me.checkout(picks()) for _ in range(count)]
+    await asyncio.sleep(0.3)  # the last webhooks land
+    last = snapshot()
+    me.reset()
+    postmaster, backends = our_backends(meter_url)
+    cpu = cpu_between(first, last, pids["gerai"], pids["sandbox"], postmaster, backends)
+    return {"done": done, "warming": warming, "cpu": cpu, "wall": last.at - first.at}
+
+
+def print_alone(result: dict) -> float:
+    """Prints what one checkout costs; returns the CPU ms of one checkout, all parts."""
+    done: list[Checkout] = result["done"]
+    print(f"\n(0) One shopper alone: {len(done)} checkouts one after another (after 5 to warm up)")
+    print(f"  checkout ms         {cuts([(c.paid - c.started) * 1000 for c in done])}")
+    print(f"  /checkout/bayar ms  {cuts([c.bayar_ms for c in done])}   (client)")
+    client, server = step_means(done), step_means(done, "server ")
+    print("  ms a step (mean): client / server (Server-Timing app;dur; none from the sandbox)")
+    for step, value in client.items():
+        print(f"    {step:<18}{value:7.1f} / " + (f"{server[step]:6.1f}" if step in server else "     -")
+              + ("   (per product added)" if step == "add" else ""))
+    per = len(done) / result["wall"]
+    print("  CPU ms a checkout (a checkout also brings Gerai a webhook and, on the receipt, "
+          "a retrieve at the gateway):")
+    total = 0.0
+    for part, cores in result["cpu"].items():
+        if part in ("machine", "everything else", "postgres, the rest"):
+            continue
+        total += cores * 1000 / per
+        print(f"    {part:<28}{cores * 1000 / per:7.2f}")
+    print(f"    {'all of these':<28}{total:7.2f}   -> at most {(os.cpu_count() or 1) * 1000 / total:.0f} "
+          f"paid checkouts/s on {os.cpu_count()} cores, were nothing else to run")
+    return total
 
 
 # --- 1. throughput ---------------------------------------------------------------------
@@ -621,11 +692,11 @@ def print_throughput(args, result: dict) -> None:
                           if kinds else ""))
     print(f"  (after the window, shoppers finished their checkouts in flight: "
           f"{result['drained_s']:.1f} s)")
-    print("  where a checkout's time goes (client ms a checkout, mean over the window):")
-    for step in STEPS:
-        values = [c.steps.get(step, 0.0) for c in window]
-        if values and any(values):
-            print(f"    {step:<18}{statistics.fmean(values):7.1f}")
+    client, server = step_means(window), step_means(window, "server ")
+    print("  ms a step under load (mean): client / server (Server-Timing; the gap is queueing)")
+    for step, value in client.items():
+        print(f"    {step:<18}{value:7.1f} / " + (f"{server[step]:6.1f}" if step in server else "     -")
+              + ("   (per product added)" if step == "add" else ""))
     cpu = result["cpu"]
     print("  CPU, cores (of " f"{os.cpu_count()}) during the window:")
     for part, cores in cpu.items():
@@ -705,14 +776,14 @@ async def race(gerai_port: int, product: Product, url: str, schema: str) -> dict
             except Broken:
                 silent += 1
     # The winners pay, as in the throughput run.
-    paid = 0
+    paid: list[str] = []
     pay_errors: list[str] = []
     for kind, me, response, _ in outcomes:
         if kind == "payment page":
             try:
                 receipt = await me.pay_hosted(response.location)
                 await me.wait_paid(receipt, time.perf_counter() + PAID_WITHIN_S)
-                paid += 1
+                paid.append(urlsplit(receipt).path.rsplit("/", 1)[-1])
             except Broken as broken:
                 pay_errors.append(f"{broken.step}: {broken.what}")
     for me in shoppers:
@@ -744,7 +815,7 @@ def print_race(result: dict) -> None:
     if others:
         print(f"  other answers       {others}")
     print(f"  final stock         {result['stock']:5d}   (must be 0, never negative)")
-    print(f"  winners then paid   {result['paid']:5d}"
+    print(f"  winners then paid   {len(result['paid']):5d}"
           + (f"   ({len(result['pay_errors'])} failed: {result['pay_errors'][:3]})"
              if result["pay_errors"] else ""))
     print(f"  the race took {result['wall'] * 1000:.0f} ms; /checkout/bayar {cuts(result['bayar_ms'])}")
@@ -950,11 +1021,15 @@ def main() -> None:
 
         pids = {"gerai": gerai.pid, "sandbox": sandbox.pid}
         meter_url = with_query(libpq_url(args.database_url))  # no search_path needed
+        alone_result = asyncio.run(alone(gerai_port, products, meter_url, pids))
+        print_alone(alone_result)
         result = asyncio.run(throughput(args, gerai_port, products, meter_url, pids))
         print_throughput(args, result)
         race_result = asyncio.run(race(gerai_port, race_product, args.database_url, schema))
         print_race(race_result)
-        seen_paid = {c.code for c in result["all"]}
+        seen_paid = ({c.code for c in alone_result["warming"] + alone_result["done"]
+                      + result["all"]}
+                     | set(race_result["paid"]))
         ledger = verify_ledger(args.database_url, schema, initial, seen_paid)
         print_ledger(ledger)
 
