@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from flask_babel import lazy_gettext as _l
+
 # A payment's state as Gerai sees it, whatever the gateway calls it.
 PENDING = "pending"  # created, the shopper has not finished paying
 PAID = "paid"
@@ -23,28 +25,28 @@ FINAL_STATES = (PAID, FAILED, EXPIRED, CANCELLED)
 class PaymentError(Exception):
     """Base of every gateway failure; ``message`` is safe to show the shopper."""
 
-    message = "Pembayaran tidak dapat diproses."
+    message = _l("Pembayaran tidak dapat diproses.")
 
     def __init__(self, message: str | None = None, *, detail: str | None = None):
-        super().__init__(detail or message or self.message)
+        super().__init__(str(detail or message or self.message))
         if message:
             self.message = message
 
 
 class PaymentDeclined(PaymentError):
-    message = "Pembayaran ditolak. Coba metode lain."
+    message = _l("Pembayaran ditolak. Coba metode lain.")
 
 
 class ActionRequired(PaymentError):
     """The shopper must do something at the gateway (3-D Secure, a bank app): go to ``url``."""
 
     def __init__(self, url: str, message: str | None = None):
-        super().__init__(message or "Selesaikan pembayaran di halaman gateway.")
+        super().__init__(message or _l("Selesaikan pembayaran di halaman gateway."))
         self.url = url
 
 
 class GatewayUnavailable(PaymentError):
-    message = "Layanan pembayaran sedang tidak tersedia. Keranjang Anda aman; coba lagi sebentar lagi."
+    message = _l("Layanan pembayaran sedang tidak tersedia. Keranjang Anda aman; coba lagi sebentar lagi.")
 
 
 class InvalidWebhook(PaymentError):
