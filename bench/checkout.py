@@ -22,6 +22,9 @@ add 1-2 products (htmx), POST /checkout, GET /checkout/periksa, POST /checkout/b
 GET and POST the hosted page, follow the redirect to /pesanan/<code> and poll it
 until it says LUNAS. A paid checkout counts when that page says LUNAS.
 
+0. One shopper alone (30 checkouts after 5 to warm up): what a checkout costs without
+   contention, ms a step and CPU ms in each process; their sum bounds what the machine
+   can do at all.
 1. Throughput: ``--shoppers`` shoppers for ``--seconds`` after ``--warmup``: paid
    checkouts a second; p50/p95/p99 of the whole checkout (first request to paid) and of
    POST /checkout/bayar; errors (a non-2xx/3xx answer, a failed request, a purchase not
@@ -241,6 +244,8 @@ def cpu_between(first: CpuSnapshot, last: CpuSnapshot, gerai: int, sandbox: int,
         ours = delta(everything & our_backends) / wall
         parts["postgres, Gerai's sessions"] = ours
         parts["postgres, the rest"] = delta(everything) / wall - ours
+    else:
+        print("  (PostgreSQL's processes were not found on this machine: its CPU is not counted)")
     parts["machine"] = (last.busy - first.busy) / wall
     parts["everything else"] = max(parts["machine"] - sum(
         v for k, v in parts.items() if k != "machine"), 0.0)
@@ -555,7 +560,7 @@ def our_backends(meter_url: str) -> tuple[int | None, set[int]]:
         own = connection.execute("select pg_backend_pid()").fetchone()[0]
         pids = {pid for (pid,) in connection.execute(
             "select pid from pg_stat_activity where application_name = %s", (APP_NAME,))}
-    parent = proc_table().get(own)
+        parent = proc_table().get(own)  # while this session (and its process) lives
     return (parent[0] if parent else None), pids
 
 
@@ -606,13 +611,22 @@ def print_alone(result: dict) -> float:
     print("  CPU ms a checkout (a checkout also brings Gerai a webhook and, on the receipt, "
           "a retrieve at the gateway):")
     total = 0.0
-    for part, cores in result["cpu"].items():
+    cpu = result["cpu"]
+    for part, cores in cpu.items():
         if part in ("machine", "everything else", "postgres, the rest"):
             continue
         total += cores * 1000 / per
         print(f"    {part:<28}{cores * 1000 / per:7.2f}")
-    print(f"    {'all of these':<28}{total:7.2f}   -> at most {(os.cpu_count() or 1) * 1000 / total:.0f} "
-          f"paid checkouts/s on {os.cpu_count()} cores, were nothing else to run")
+    print(f"    {'all of these':<28}{total:7.2f}   -> at most "
+          f"{(os.cpu_count() or 1) * 1000 / total:.0f} paid checkouts/s on {os.cpu_count()} "
+          "cores, were nothing else to run")
+    adds = statistics.fmean(c.adds for c in done)
+    print(f"  requests a checkout: Gerai {adds + 4:.1f} from the shopper ({adds:.1f} adds, details, "
+          "review, bayar, receipt) + 1 webhook; the sandbox 2 from the shopper + 2 API calls "
+          "from Gerai (create, retrieve)")
+    others = cpu["everything else"] + cpu.get("postgres, the rest", 0.0)
+    if others > DISTURBED_CORES / 2:
+        print(f"  !! other work used {others:.2f} cores meanwhile: these costs are inflated")
     return total
 
 
@@ -662,6 +676,7 @@ async def throughput(args, gerai_port: int, products: list[Product], meter_url: 
                       sampler.postmaster, sampler.backends)
     return {"all": done, "window": window, "errors": [e for _, e in errors],
             "window_errors": window_errors, "cpu": cpu, "sessions": sampler.summary(),
+            "backends_seen": len(sampler.backends), "session_samples": sampler.samples,
             "drained_s": drained}
 
 
@@ -678,11 +693,12 @@ def print_throughput(args, result: dict) -> None:
     print(f"  checkout ms         {cuts(total)}   (first request to LUNAS)")
     print(f"  /checkout/bayar ms  {cuts(bayar)}   (client)")
     print(f"                      {cuts(bayar_server)}   (server: Server-Timing app;dur)")
-    polls = [c.polls for c in window]
-    if polls:
-        print(f"  receipt said LUNAS at once in {sum(1 for p in polls if p == 0)} of "
-              f"{len(polls)} checkouts; the others polled {statistics.fmean(p for p in polls if p) if any(polls) else 0:.1f} times "
-              f"(every {POLL_EVERY_S * 1000:.0f} ms)")
+    polled = [c.polls for c in window if c.polls]
+    if window:
+        print(f"  the receipt said LUNAS at once in {len(window) - len(polled)} of {len(window)} "
+              "checkouts (it asks the gateway itself while pending)"
+              + (f"; the others polled {statistics.fmean(polled):.1f} times (every "
+                 f"{POLL_EVERY_S * 1000:.0f} ms)" if polled else ""))
     errors = result["window_errors"]
     kinds: dict[str, int] = {}
     for error in result["errors"]:
@@ -711,7 +727,12 @@ def print_throughput(args, result: dict) -> None:
         print("    !! other work on the machine used CPU meanwhile: figures are disturbed")
     if result["sessions"]:
         sessions = ", ".join(f"{k} {v:.1f}" for k, v in result["sessions"].items())
-        print(f"  Gerai's PostgreSQL sessions, mean of samples every 0.5 s: {sessions}")
+        most = max(s.get("connections", 0) for s in result["session_samples"])
+        churn = result["backends_seen"] - most
+        print(f"  Gerai's PostgreSQL sessions, mean of samples every 0.5 s: {sessions}; "
+              f"{result['backends_seen']} different ones seen"
+              + (f" ({churn} more than at most open: the pool closed and reopened some)"
+                 if churn > 0 else ""))
 
 
 # --- 2. the oversell race --------------------------------------------------------------
@@ -953,6 +974,8 @@ def main() -> None:
                         help="keep the scratch folder with the servers' logs")
     args = parser.parse_args()
 
+    # Stopped from outside: still stop the servers and drop the schema (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cores = os.cpu_count() or 1
     schema = f"gerai_bench_{os.getpid()}"
     print(f"Gerai checkout benchmark: {args.shoppers} shoppers, {args.seconds:g} s after "
@@ -1020,9 +1043,9 @@ def main() -> None:
               f"each; the hosted page is polled every {POLL_EVERY_S * 1000:.0f} ms until LUNAS")
 
         pids = {"gerai": gerai.pid, "sandbox": sandbox.pid}
-        meter_url = with_query(libpq_url(args.database_url))  # no search_path needed
+        meter_url = libpq_url(args.database_url)  # no search_path needed
         alone_result = asyncio.run(alone(gerai_port, products, meter_url, pids))
-        print_alone(alone_result)
+        ceiling_ms = print_alone(alone_result)
         result = asyncio.run(throughput(args, gerai_port, products, meter_url, pids))
         print_throughput(args, result)
         race_result = asyncio.run(race(gerai_port, race_product, args.database_url, schema))
@@ -1046,6 +1069,9 @@ def main() -> None:
         ]
         for what, figure, met in rows:
             print(f"  {what:<46}{figure:>12}   {met}")
+        print(f"  one checkout costs {ceiling_ms:.0f} ms of CPU in all (0): {cores} cores allow at most "
+              f"{cores * 1000 / ceiling_ms:.0f}/s; {TARGET_PER_S:g}/s needs at most "
+              f"{cores * 1000 / TARGET_PER_S:.0f} ms")
         print(f"  (on {cores} shared cores: Gerai, the sandbox, PostgreSQL and the load generator "
               "together)")
         for path in ("gerai.log", "sandbox.log"):

@@ -23,7 +23,7 @@ from ..basket.services import ShopGroup
 from ..extensions import db
 from ..orders.models import Order, OrderLine
 from ..payments import gateway as contract
-from ..seller.services import NotEnoughStock, change_stock
+from ..seller.services import NotEnoughStock, change_stock, lock_order
 from ..timeutil import utcnow
 from .models import Purchase
 
@@ -113,13 +113,12 @@ def place_purchase(basket: Basket, buyer, contact: Contact, choices: list[ShopCh
         db.session.add(order)
         purchase.total += order.total
     db.session.flush()
-    for choice in choices:
-        for line in choice.group.lines:
-            try:
-                change_stock(line.product_id, -line.quantity, "sale", variant_id=line.variant_id,
-                             user_id=purchase.buyer_id, note=purchase.code)
-            except NotEnoughStock:
-                short.append(line.product.name + (f" ({line.variant.name})" if line.variant else ""))
+    for line in lock_order(line for choice in choices for line in choice.group.lines):
+        try:
+            change_stock(line.product_id, -line.quantity, "sale", variant_id=line.variant_id,
+                         user_id=purchase.buyer_id, note=purchase.code)
+        except NotEnoughStock:
+            short.append(line.product.name + (f" ({line.variant.name})" if line.variant else ""))
     if short:
         db.session.rollback()
         raise OutOfStock(short)
@@ -131,10 +130,12 @@ def start_payment(purchase: Purchase, success_url: str, cancel_url: str) -> str:
     """Ask the gateway for a payment page; returns where to send the shopper."""
     if purchase.payment_url and purchase.status == "pending":
         return purchase.payment_url
+    code, total = purchase.code, purchase.total
+    db.session.commit()  # no connection held open while the gateway answers
     payment = gateway().create_payment(
-        amount=purchase.total, reference=purchase.code,
-        description=f"Gerai {purchase.code}", success_url=success_url, cancel_url=cancel_url,
-        idempotency_key=f"purchase-{purchase.code}",
+        amount=total, reference=code,
+        description=f"Gerai {code}", success_url=success_url, cancel_url=cancel_url,
+        idempotency_key=f"purchase-{code}",
         expires_in_minutes=current_app.config.get("PAYMENT_EXPIRY_MINUTES", 30),
         metadata={"purchase": purchase.code})
     purchase.payment_id, purchase.payment_url = payment.id, payment.url
@@ -154,11 +155,10 @@ def _release_stock(purchase: Purchase) -> None:
         .values(stock_released=True)).rowcount
     if not claimed:
         return
-    for order in purchase.orders:
-        for line in order.lines:
-            if line.product_id is not None:
-                change_stock(line.product_id, line.quantity, "return", variant_id=line.variant_id,
-                             note=f"{purchase.code} tidak dibayar")
+    for line in lock_order(line for order in purchase.orders for line in order.lines):
+        if line.product_id is not None:
+            change_stock(line.product_id, line.quantity, "return", variant_id=line.variant_id,
+                         note=f"{purchase.code} tidak dibayar")
 
 
 def _finish(purchase: Purchase, status: str) -> None:
@@ -185,14 +185,13 @@ def _mark_paid(purchase: Purchase) -> None:
         # The money is real; if the stock is gone the seller sees the order and refunds.
         db.session.execute(update(Purchase).where(Purchase.id == purchase.id)
                            .values(stock_released=False))
-        for order in purchase.orders:
-            for line in order.lines:
-                try:
-                    change_stock(line.product_id, -line.quantity, "sale",
-                                 variant_id=line.variant_id, note=purchase.code)
-                except NotEnoughStock:
-                    log.error("purchase %s paid after release; stock short for %s",
-                              purchase.code, line.name)
+        for line in lock_order(line for order in purchase.orders for line in order.lines):
+            try:
+                change_stock(line.product_id, -line.quantity, "sale",
+                             variant_id=line.variant_id, note=purchase.code)
+            except NotEnoughStock:
+                log.error("purchase %s paid after release; stock short for %s",
+                          purchase.code, line.name)
     db.session.execute(update(Order).where(Order.purchase_id == purchase.id)
                        .values(status="new", paid_at=now, cancel_reason=None))
     _empty_basket(purchase)

@@ -226,7 +226,15 @@ def change_stock(product_id: int, change: int, reason: str, *, variant_id: int |
     Returns the stock after the change; raises NotEnoughStock and changes nothing
     when there is too little. The caller commits (or rolls back) with its own work.
     """
-    stock_after = None
+    # Product row first, then the variant: with lines taken in product-id order
+    # (see lock_order), every transaction locks rows in the same order, so two
+    # carts with the same goods in a different order cannot deadlock.
+    row = db.session.execute(
+        update(Product).where(Product.id == product_id, Product.stock + change >= 0)
+        .values(stock=Product.stock + change).returning(Product.stock)).first()
+    if row is None:
+        raise NotEnoughStock()
+    stock_after = row[0]
     if variant_id is not None:
         row = db.session.execute(
             update(ProductVariant)
@@ -235,16 +243,15 @@ def change_stock(product_id: int, change: int, reason: str, *, variant_id: int |
         if row is None:
             raise NotEnoughStock()
         stock_after = row[0]
-    row = db.session.execute(
-        update(Product).where(Product.id == product_id, Product.stock + change >= 0)
-        .values(stock=Product.stock + change).returning(Product.stock)).first()
-    if row is None:
-        raise NotEnoughStock()
-    stock_after = row[0] if stock_after is None else stock_after
     db.session.add(StockAdjustment(product_id=product_id, variant_id=variant_id, change=change,
                                    stock_after=stock_after, reason=reason, note=note,
                                    user_id=user_id))
     return stock_after
+
+
+def lock_order(lines):
+    """Stock lines in the one order every transaction takes their rows in."""
+    return sorted(lines, key=lambda line: (line.product_id or 0, line.variant_id or 0))
 
 
 def adjust_stock(product: Product, change: int, reason: str, user=None, note: str = "",
@@ -346,7 +353,7 @@ def advance_order(order: Order, status: str, note: str | None = None) -> None:
 
 
 def _return_stock(order: Order) -> None:
-    for line in order.lines:
+    for line in lock_order(order.lines):
         if line.product_id is not None:
             change_stock(line.product_id, line.quantity, "return", variant_id=line.variant_id,
                          note=f"Pesanan {order.code} dibatalkan")

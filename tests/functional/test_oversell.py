@@ -72,3 +72,29 @@ def test_two_lines_drawing_on_the_same_stock_cannot_oversell(app):
     assert outcomes == ["told: ['Keripik Terakhir']"]
     db.session.expire_all()
     assert db.session.scalar(select(Product.stock).where(Product.id == product.id)) == 3
+
+
+def test_carts_with_the_same_goods_in_opposite_order_do_not_deadlock(app):
+    shop = ShopFactory()
+    first = ProductFactory(shop=shop, name="Kopi", price=15_000, stock=1_000)
+    second = ProductFactory(shop=shop, name="Gula Aren", price=15_000, stock=1_000)
+    pairs = 15
+    baskets = []
+    for n in range(pairs * 2):
+        basket = Basket()
+        order = (first, second) if n % 2 else (second, first)
+        for product in order:
+            basket.lines.append(BasketLine(product_id=product.id, quantity=1, price_seen=15_000))
+        db.session.add(basket)
+        db.session.commit()
+        baskets.append(basket.id)
+    outcomes: list[str] = []
+    start = threading.Barrier(len(baskets))
+    threads = [threading.Thread(target=_buy, args=(app, b, outcomes, start)) for b in baskets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert outcomes.count("bought") == pairs * 2, [o for o in outcomes if o != "bought"][:3]
+    db.session.expire_all()
+    assert db.session.scalar(select(Product.stock).where(Product.id == first.id)) == 1_000 - pairs * 2
