@@ -13,10 +13,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..basket.services import grouped
+from ..basket.services import COOKIE, grouped
 from ..basket.views import current_basket
 from ..extensions import db, limiter
 from ..htmx import render
@@ -101,8 +102,15 @@ def review():
     return render("checkout/review.html", **_review_context(basket))
 
 
+def _shopper() -> str:
+    """Limits count per shopper, not per address: many phones share one carrier NAT."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"cart:{request.cookies.get(COOKIE) or get_remote_address()}"
+
+
 @bp.post("/checkout/bayar")
-@limiter.limit("10 per minute")
+@limiter.limit("10 per minute", key_func=_shopper)
 def pay():
     basket = current_basket()
     saved = session.get(SESSION_KEY)
