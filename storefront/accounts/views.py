@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -10,6 +8,7 @@ from sqlalchemy import select
 from ..extensions import db, limiter, login_manager
 from ..htmx import render
 from ..i18n import LANGUAGE_COOKIE
+from ..urls import safe_next
 from . import services
 from .forms import LoginForm, RegisterForm
 from .models import User
@@ -20,17 +19,6 @@ bp = Blueprint("accounts", __name__)
 @login_manager.user_loader
 def load_user(session_token: str) -> User | None:
     return db.session.scalar(select(User).where(User.session_token == session_token))
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: a crafted ?next= must not send anyone elsewhere."""
-    if not target:
-        return url_for("catalogue.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
-        return url_for("catalogue.home")
-    return target
 
 
 def _start_session(user: User) -> None:
@@ -48,7 +36,7 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user:
             _start_session(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         form.password.errors.append(_("Email atau kata sandi salah."))
         status = 422
     elif form.is_submitted():
@@ -90,7 +78,7 @@ def logout():
 @bp.post("/bahasa")
 def choose_language():
     language = request.form.get("bahasa", "")
-    target = _safe_next(request.form.get("next"))
+    target = safe_next(request.form.get("next"))
     response = redirect(target)
     if language in current_app.config["LANGUAGES"]:
         response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600,

@@ -20,6 +20,7 @@ from ..htmx import render
 from ..media import PictureRejected, load_picture, store_picture
 from ..orders.models import Order
 from ..places import KELURAHAN_BY_KECAMATAN
+from ..urls import safe_next
 from . import services
 from .forms import (
     AltForm,
@@ -261,7 +262,7 @@ def change_status(product_id: int, status: str):
     messages = {"archived": _("Produk diarsipkan; tidak tampil lagi di katalog."),
                 "draft": _("Produk dijadikan draf."), "active": _("Produk aktif di katalog.")}
     flash(messages[status])
-    return redirect(request.form.get("next") or url_for(".products"))
+    return redirect(safe_next(request.form.get("next"), "seller.products"))
 
 
 # --- photos -----------------------------------------------------------------------------

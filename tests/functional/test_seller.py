@@ -364,3 +364,12 @@ def test_listing_text_is_escaped_everywhere(client, seller, category):
     product = db.session.scalar(select(Product))
     body = client.get(f"/penjual/produk/{product.id}").get_data(as_text=True)
     assert "<img src=x" not in body and '<a hx-get="/keluar"' not in body
+
+
+def test_status_change_never_redirects_off_the_site(client, seller, category):
+    product = ProductFactory(shop=seller, category=category)
+    for target, expected in [("https://evil.example/", "/penjual/produk"), ("//evil.example", "/penjual/produk"),
+                             ("/penjual/produk?status=archived", "/penjual/produk?status=archived")]:
+        response = post(client, f"/penjual/produk/{product.id}/status/archived", {"next": target},
+                        "/penjual/produk")
+        assert response.headers["Location"] == expected
