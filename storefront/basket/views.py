@@ -28,10 +28,11 @@ def messages() -> dict[str, str]:
 
 
 def current_basket(create: bool = False):
-    token = request.cookies.get(services.COOKIE)
-    if create:
-        return services.find_or_create(current_user, token)
-    return services.find(current_user, token)
+    """The visitor's cart, looked up once per request (the badge needs it on every page)."""
+    if g.get("basket") is None or create:
+        token = request.cookies.get(services.COOKIE)
+        g.basket = (services.find_or_create if create else services.find)(current_user, token)
+    return g.basket
 
 
 @bp.app_context_processor
