@@ -1,0 +1,76 @@
+"""Fairs and their stands: plain functions for the organizer's screens."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from sqlalchemy import select
+
+from ..catalogue.models import Product, Shop, visible_products
+from ..extensions import db
+from ..slugs import slugify
+from .models import Fair, Stand
+
+MAX_STANDS_AT_ONCE = 300
+
+
+class StandCodeTaken(Exception):
+    def __init__(self, codes: list[str]):
+        super().__init__(", ".join(codes))
+        self.codes = codes
+
+
+def create_fair(name, venue, starts_on, ends_on, opens_at, closes_at) -> Fair:
+    base, slug, n = slugify(name, 140), slugify(name, 140), 1
+    while db.session.scalar(select(Fair.id).where(Fair.slug == slug)):
+        n += 1
+        slug = f"{base}-{n}"
+    fair = Fair(name=name, slug=slug, venue=venue, starts_on=starts_on, ends_on=ends_on,
+                opens_at=opens_at, closes_at=closes_at)
+    db.session.add(fair)
+    db.session.commit()
+    return fair
+
+
+def stand_codes(zone: str, first: int, count: int) -> list[str]:
+    """Zone "A", from 1, 30 stands: A-01 … A-30 (three digits past 99)."""
+    width = 3 if first + count - 1 > 99 else 2
+    return [f"{zone}-{n:0{width}d}" for n in range(first, first + count)]
+
+
+def add_stands(fair: Fair, zone: str, first: int, count: int, notes: str = "") -> list[Stand]:
+    """Lay out a row of stands in one step; all or none if a code is taken."""
+    codes = stand_codes(zone, first, count)
+    taken = db.session.scalars(select(Stand.code).where(Stand.fair_id == fair.id,
+                                                        Stand.code.in_(codes))).all()
+    if taken:
+        raise StandCodeTaken(sorted(taken))
+    stands = [Stand(fair=fair, code=code, zone=zone, notes=notes) for code in codes]
+    db.session.add_all(stands)
+    db.session.commit()
+    return stands
+
+
+def assign(stand: Stand, shop: Shop | None) -> None:
+    stand.shop = shop
+    db.session.commit()
+
+
+def stand_by_code(fair: Fair, code: str) -> Stand | None:
+    return db.session.scalar(select(Stand).where(Stand.fair_id == fair.id, Stand.code == code))
+
+
+def stand_products(stand: Stand) -> list[Product]:
+    if stand.shop_id is None:
+        return []
+    return list(db.session.scalars(visible_products().where(Product.shop_id == stand.shop_id)
+                                   .order_by(Product.name)).unique())
+
+
+def qr_svg(url: str, scale: int = 6) -> str:
+    """The QR code a visitor scans, as inline SVG (no script, no external image)."""
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=scale, border=2, xmldecl=False,
+                                   svgns=True, title="QR")
+    return buffer.getvalue().decode()

@@ -1,0 +1,117 @@
+"""Fairs for the city office (organizer role) and stand pages for visitors."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..admin.views import office_required
+from ..catalogue.models import Shop
+from ..extensions import db
+from ..htmx import render
+from . import services
+from .forms import FairForm, StandsForm
+from .models import Fair, Stand
+
+bp = Blueprint("exhibitions", __name__, url_prefix="/pameran")
+
+
+def _fair(slug: str) -> Fair:
+    return db.session.scalar(select(Fair).where(Fair.slug == slug)) or abort(404)
+
+
+def _stand(fair: Fair, code: str) -> Stand:
+    return services.stand_by_code(fair, code) or abort(404)
+
+
+@bp.get("")
+@office_required
+def fairs():
+    return render("exhibitions/fairs.html", fairs=db.session.scalars(
+        select(Fair).order_by(Fair.starts_on.desc())).all())
+
+
+@bp.route("/baru", methods=["GET", "POST"])
+@office_required
+def new_fair():
+    form = FairForm()
+    if form.validate_on_submit():
+        fair = services.create_fair(form.name.data.strip(), form.venue.data.strip(),
+                                    form.starts_on.data, form.ends_on.data,
+                                    form.opens_at.data, form.closes_at.data)
+        flash(_("Pameran dibuat. Sekarang susun stannya."))
+        return redirect(url_for(".fair", slug=fair.slug), 303)
+    return render("exhibitions/fair_form.html", form=form,
+                  status=422 if form.is_submitted() else 200)
+
+
+def _fair_page(fair: Fair, stands_form: StandsForm, status: int = 200):
+    shops = db.session.scalars(select(Shop).where(Shop.verified).order_by(Shop.name)).all()
+    return render("exhibitions/fair.html", fair=fair, stands_form=stands_form, shops=shops,
+                  status=status)
+
+
+@bp.get("/<slug>")
+@office_required
+def fair(slug: str):
+    return _fair_page(_fair(slug), StandsForm(formdata=None))
+
+
+@bp.post("/<slug>/stan")
+@office_required
+def add_stands(slug: str):
+    fair = _fair(slug)
+    form = StandsForm()
+    if not form.validate_on_submit():
+        return _fair_page(fair, form, 422)
+    try:
+        made = services.add_stands(fair, form.zone.data.upper(), form.first.data or 1,
+                                   form.count.data, form.notes.data or "")
+    except services.StandCodeTaken as taken:
+        form.zone.errors = [_("Kode stan sudah ada: %(codes)s.", codes=", ".join(taken.codes[:5]))]
+        return _fair_page(fair, form, 409)
+    flash(_("%(n)d stan dibuat: %(first)s sampai %(last)s.", n=len(made), first=made[0].code,
+            last=made[-1].code))
+    return redirect(url_for(".fair", slug=fair.slug), 303)
+
+
+@bp.post("/<slug>/stan/<code>/toko")
+@office_required
+def assign(slug: str, code: str):
+    fair = _fair(slug)
+    stand = _stand(fair, code)
+    shop_id = request.form.get("shop_id", "")
+    shop = None
+    if shop_id:
+        shop = db.session.get(Shop, int(shop_id)) if shop_id.isdigit() else None
+        if shop is None or not shop.verified:
+            abort(422)
+    services.assign(stand, shop)
+    if request.headers.get("HX-Request") == "true":
+        return render("exhibitions/fair.html", blocks={f"stan-{stand.id}": "stand_row"},
+                      fair=fair, stand=stand, shops=db.session.scalars(
+                          select(Shop).where(Shop.verified).order_by(Shop.name)).all(),
+                      stands_form=StandsForm(formdata=None), saved=True)
+    return redirect(url_for(".fair", slug=fair.slug) + f"#stan-{stand.id}", 303)
+
+
+@bp.get("/<slug>/stan/<code>/poster")
+@office_required
+def poster(slug: str, code: str):
+    fair = _fair(slug)
+    stand = _stand(fair, code)
+    url = url_for(".stand_page", slug=fair.slug, code=stand.code, _external=True)
+    return render("exhibitions/poster.html", fair=fair, stand=stand, url=url,
+                  qr=services.qr_svg(url))
+
+
+@bp.get("/<slug>/<code>")
+def stand_page(slug: str, code: str):
+    """What a visitor sees after scanning the stand's poster: the stand and its products."""
+    fair = _fair(slug)
+    stand = _stand(fair, code)
+    if stand.shop is None or not stand.shop.verified:
+        abort(404)
+    return render("exhibitions/stand.html", fair=fair, stand=stand,
+                  products=services.stand_products(stand))
