@@ -42,10 +42,16 @@ def percentiles(values: list[float], cuts=(50, 95, 99)) -> dict[str, float | Non
 
 
 class Response:
-    __slots__ = ("status", "headers", "body", "close")
+    __slots__ = ("status", "headers", "cookies", "body", "close")
 
-    def __init__(self, status: int, headers: dict[bytes, bytes], body: bytes, close: bool):
-        self.status, self.headers, self.body, self.close = status, headers, body, close
+    def __init__(self, status: int, headers: dict[bytes, bytes], cookies: list[bytes],
+                 body: bytes, close: bool):
+        self.status, self.headers, self.cookies, self.body, self.close = (
+            status, headers, cookies, body, close)
+
+    @property
+    def location(self) -> str:
+        return self.headers.get(b"location", b"").decode()
 
     @property
     def server_ms(self) -> float | None:
@@ -66,9 +72,13 @@ async def read_response(reader: asyncio.StreamReader) -> Response:
     lines = head[:-4].split(b"\r\n")
     version, status = lines[0].split(b" ", 2)[:2]
     headers: dict[bytes, bytes] = {}
+    cookies: list[bytes] = []  # Set-Cookie comes once per cookie
     for line in lines[1:]:
         name, _, value = line.partition(b":")
-        headers[name.strip().lower()] = value.strip()
+        name, value = name.strip().lower(), value.strip()
+        if name == b"set-cookie":
+            cookies.append(value)
+        headers[name] = value
     close = headers.get(b"connection", b"").lower() == b"close" or version == b"HTTP/1.0"
     if b"content-length" in headers:
         body = await reader.readexactly(int(headers[b"content-length"]))
@@ -82,9 +92,11 @@ async def read_response(reader: asyncio.StreamReader) -> Response:
                 break
             parts.append((await reader.readexactly(size + 2))[:-2])
         body = b"".join(parts)
+    elif int(status) in (204, 304) or 100 <= int(status) < 200:
+        body = b""
     else:
         body, close = await reader.read(), True
-    return Response(int(status), headers, body, close)
+    return Response(int(status), headers, cookies, body, close)
 
 
 class Connection:

@@ -66,7 +66,7 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(BENCH)]
 
 import psycopg  # noqa: E402
-from _loadgen import percentiles  # noqa: E402
+from _loadgen import Response, percentiles, read_response  # noqa: E402
 
 HOST = "127.0.0.1"
 TARGET_PER_S = 100.0  # paid checkouts a second, from the issue
@@ -78,7 +78,6 @@ LARGE_STOCK = 1_000_000
 WEBHOOK_SECRET = "whsec_gerai_bench"
 APP_NAME = f"gerai-bench-{os.getpid()}"  # PostgreSQL application_name of Gerai's sessions
 DISTURBED_CORES = 0.25
-_DUR = re.compile(rb"dur=([0-9.]+)")
 _CSRF_META = re.compile(rb'name="csrf-token" content="([^"]+)"')
 _PAGE_TOKEN = re.compile(rb'name="token" value="([^"]+)"')
 STEPS = ("add", "details", "review", "bayar", "hosted page", "hosted pay", "receipt", "poll")
@@ -253,56 +252,6 @@ def cpu_between(first: CpuSnapshot, last: CpuSnapshot, gerai: int, sandbox: int,
 
 
 # --- HTTP: keep-alive connections with a cookie jar ------------------------------------
-
-class Response:
-    __slots__ = ("status", "headers", "cookies", "body", "close")
-
-    def __init__(self, status, headers, cookies, body, close):
-        self.status, self.headers, self.cookies, self.body, self.close = (
-            status, headers, cookies, body, close)
-
-    @property
-    def location(self) -> str:
-        return self.headers.get(b"location", b"").decode()
-
-    @property
-    def server_ms(self) -> float | None:
-        timing = self.headers.get(b"server-timing")
-        match = _DUR.search(timing) if timing else None
-        return float(match.group(1)) if match else None
-
-
-async def read_response(reader: asyncio.StreamReader) -> Response:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head[:-4].split(b"\r\n")
-    version, status = lines[0].split(b" ", 2)[:2]
-    headers: dict[bytes, bytes] = {}
-    cookies: list[bytes] = []  # Set-Cookie comes once per cookie
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        name, value = name.strip().lower(), value.strip()
-        if name == b"set-cookie":
-            cookies.append(value)
-        headers[name] = value
-    close = headers.get(b"connection", b"").lower() == b"close" or version == b"HTTP/1.0"
-    if b"content-length" in headers:
-        body = await reader.readexactly(int(headers[b"content-length"]))
-    elif headers.get(b"transfer-encoding", b"").lower() == b"chunked":
-        parts = []
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            if size == 0:
-                while await reader.readuntil(b"\r\n") != b"\r\n":
-                    pass
-                break
-            parts.append((await reader.readexactly(size + 2))[:-2])
-        body = b"".join(parts)
-    elif int(status) in (204, 304) or 100 <= int(status) < 200:
-        body = b""
-    else:
-        body, close = await reader.read(), True
-    return Response(int(status), headers, cookies, body, close)
-
 
 class Connection:
     """One keep-alive connection to one origin, with that origin's cookies.
