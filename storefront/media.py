@@ -451,10 +451,6 @@ def store_picture(image: Image.Image, root: Path | None = None) -> StoredPicture
     return StoredPicture(key=key, width=largest[0], height=largest[1])
 
 
-def picture_url_path(key: str, width: int) -> str:
-    return f"p/{key}-{width}.webp"
-
-
 @bp.get("/media/<path:filename>")
 def serve(filename: str):
     response = send_from_directory(media_root(), filename, max_age=31536000)

@@ -93,9 +93,6 @@ def app(app_config):
 
 
 def _empty_tables():
-    from storefront.catalogue.services import forget_categories
-
-    forget_categories()
     tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":

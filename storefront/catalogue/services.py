@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import event, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from search import SearchQuery, SearchResults, SearchUnavailable
 
+from .. import fragments
 from ..extensions import db
 from ..indexing.services import backend
 from .models import Category, Product, Shop, visible_products
@@ -105,16 +105,15 @@ class CategoryView:
     children: tuple[CategoryView, ...] = ()
 
 
-_category_cache: dict[str, tuple[float, tuple[CategoryView, ...]]] = {}
-CATEGORY_CACHE_SECONDS = 60  # categories change a few times a year; a minute's lag is fine
+_category_cache: dict[str, tuple[CategoryView, ...]] = {}
 
 
 def top_categories() -> tuple[CategoryView, ...]:
-    """The tree, cached per process for a minute: every catalogue page needs it."""
-    key = str(db.engine.url)
-    cached = _category_cache.get(key)
-    if cached and time.monotonic() - cached[0] < CATEGORY_CACHE_SECONDS:
-        return cached[1]
+    """The tree, kept per process until the catalogue version changes (fragments.py):
+    every catalogue page needs it, and categories change a few times a year."""
+    version = fragments.version()
+    if version in _category_cache:
+        return _category_cache[version]
     tops = db.session.scalars(
         select(Category).where(Category.parent_id.is_(None)).order_by(Category.position)
         .options(selectinload(Category.children))).all()
@@ -122,18 +121,9 @@ def top_categories() -> tuple[CategoryView, ...]:
         CategoryView(t.id, None, t.name, t.slug,
                      tuple(CategoryView(c.id, t.id, c.name, c.slug) for c in t.children))
         for t in tops)
-    _category_cache[key] = (time.monotonic(), tree)
+    _category_cache.clear()  # only the current version is worth keeping
+    _category_cache[version] = tree
     return tree
-
-
-def forget_categories() -> None:
-    _category_cache.clear()
-
-
-@event.listens_for(Session, "after_flush")
-def _categories_changed(session: Session, _context) -> None:
-    if any(isinstance(o, Category) for o in (*session.new, *session.dirty, *session.deleted)):
-        forget_categories()
 
 
 def category_names() -> dict[str, CategoryView]:
