@@ -73,6 +73,8 @@ def from_environment() -> dict:
         "PAYMENT_GATEWAY_RETRIES": int(os.environ.get("PAYMENT_GATEWAY_RETRIES", 2)),
         # Stock is held this long while the shopper pays (the gateway page expires too).
         "PAYMENT_EXPIRY_MINUTES": int(os.environ.get("PAYMENT_EXPIRY_MINUTES", 30)),
+        # A payment QR shown at a fair stand holds its stock this long.
+        "FAIR_CHARGE_MINUTES": int(os.environ.get("FAIR_CHARGE_MINUTES", 15)),
         # Platform fee per shop order, in percent of its goods (recorded for payouts).
         "PLATFORM_FEE_PERCENT": int(os.environ.get("PLATFORM_FEE_PERCENT", 0)),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),

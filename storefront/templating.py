@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_time, get_locale
 
 from .money import format_rupiah
 
@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["rupiah"] = format_rupiah
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt)
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt)
+    app.jinja_env.filters["time"] = lambda value, fmt="short": format_time(value, fmt)
 
     def media_url(key: str, width: int) -> str:
         # One url_for per request, not three per picture: cards render dozens.

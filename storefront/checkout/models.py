@@ -30,12 +30,17 @@ class Purchase(db.Model):
     payment_url: Mapped[str | None] = mapped_column(String(500))
     # Stock is held from the start of payment until this time.
     expires_at: Mapped[datetime]
+    # A fair charge: the unguessable token in its payment QR code, and its stand.
+    pay_token: Mapped[str | None] = mapped_column(String(48), unique=True)
+    stand_id: Mapped[int | None] = mapped_column(ForeignKey("stand.id", name="fk_purchase_stand"),
+                                                 index=True)
     stock_released: Mapped[bool] = mapped_column(default=False)
     paid_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     orders = relationship("Order", back_populates="purchase", order_by="Order.id")
+    stand = relationship("Stand")
 
 
 class PaymentEvent(db.Model):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
 from ..basket.models import Basket
 from ..basket.services import ShopGroup
@@ -155,10 +155,24 @@ def _release_stock(purchase: Purchase) -> None:
         .values(stock_released=True)).rowcount
     if not claimed:
         return
-    for line in lock_order(line for order in purchase.orders for line in order.lines):
-        if line.product_id is not None:
-            change_stock(line.product_id, line.quantity, "return", variant_id=line.variant_id,
-                         note=f"{purchase.code} tidak dibayar")
+    for order, line in _stock_lines(purchase):
+        _move_stock(order, line, line.quantity, "return", f"{purchase.code} tidak dibayar")
+
+
+def _stock_lines(purchase: Purchase):
+    """Every line that holds stock, in the one order transactions lock rows in."""
+    pairs = [(order, line) for order in purchase.orders for line in order.lines
+             if line.product_id is not None]
+    return sorted(pairs, key=lambda pair: (pair[1].product_id, pair[1].variant_id or 0))
+
+
+def _move_stock(order: Order, line: OrderLine, change: int, reason: str, note: str) -> None:
+    if order.stand_id is not None:
+        from ..exhibitions.till import move_stock  # a stand may keep its own fair stock
+
+        move_stock(order.stand_id, line, change, reason, note)
+    else:
+        change_stock(line.product_id, change, reason, variant_id=line.variant_id, note=note)
 
 
 def _finish(purchase: Purchase, status: str) -> None:
@@ -185,15 +199,16 @@ def _mark_paid(purchase: Purchase) -> None:
         # The money is real; if the stock is gone the seller sees the order and refunds.
         db.session.execute(update(Purchase).where(Purchase.id == purchase.id)
                            .values(stock_released=False))
-        for line in lock_order(line for order in purchase.orders for line in order.lines):
+        for order, line in _stock_lines(purchase):
             try:
-                change_stock(line.product_id, -line.quantity, "sale",
-                             variant_id=line.variant_id, note=purchase.code)
+                _move_stock(order, line, -line.quantity, "sale", purchase.code)
             except NotEnoughStock:
                 log.error("purchase %s paid after release; stock short for %s",
                           purchase.code, line.name)
-    db.session.execute(update(Order).where(Order.purchase_id == purchase.id)
-                       .values(status="new", paid_at=now, cancel_reason=None))
+    # Goods rung up at a fair stand change hands the moment it is paid.
+    db.session.execute(update(Order).where(Order.purchase_id == purchase.id).values(
+        status=case((Order.fulfilment == "stand", "completed"), else_="new"), paid_at=now,
+        cancel_reason=None))
     _empty_basket(purchase)
     db.session.commit()
     db.session.refresh(purchase)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -38,3 +38,40 @@ class Stand(db.Model):
     shop = relationship("Shop")
 
     __table_args__ = (UniqueConstraint("fair_id", "code", name="uq_stand_code"),)
+
+
+class StandItem(db.Model):
+    """A product (or one variant of it) the keeper brought to the stand.
+
+    With ``fair_stock`` set, sales at the stand count down that number and leave
+    the shop's online stock alone; without it they take from the online stock.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stand_id: Mapped[int] = mapped_column(ForeignKey("stand.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
+    variant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("product_variant.id", ondelete="CASCADE"))
+    fair_stock: Mapped[int | None]
+
+    product = relationship("Product")
+    variant = relationship("ProductVariant")
+
+    __table_args__ = (
+        UniqueConstraint("stand_id", "product_id", "variant_id", name="uq_stand_item"),
+        CheckConstraint("fair_stock IS NULL OR fair_stock >= 0", name="fair_stock_not_negative"),
+    )
+
+    @property
+    def label(self) -> str:
+        return self.product.name + (f" · {self.variant.name}" if self.variant else "")
+
+    @property
+    def price(self) -> int:
+        return self.variant.price if self.variant else self.product.price
+
+    @property
+    def stock(self) -> int:
+        if self.fair_stock is not None:
+            return self.fair_stock
+        return self.variant.stock if self.variant else self.product.stock

@@ -13,6 +13,7 @@ from ..htmx import render
 from . import services
 from .forms import FairForm, StandsForm
 from .models import Fair, Stand
+from .till import stand_items
 
 bp = Blueprint("exhibitions", __name__, url_prefix="/pameran")
 
@@ -113,5 +114,5 @@ def stand_page(slug: str, code: str):
     stand = _stand(fair, code)
     if stand.shop is None or not stand.shop.verified:
         abort(404)
-    return render("exhibitions/stand.html", fair=fair, stand=stand,
+    return render("exhibitions/stand.html", fair=fair, stand=stand, items=stand_items(stand),
                   products=services.stand_products(stand))

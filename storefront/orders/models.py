@@ -11,7 +11,10 @@ from ..timeutil import utcnow
 # An order waits for payment, then the seller works it through to the end.
 ORDER_STATUSES = ("awaiting_payment", "new", "processing", "ready", "shipped", "completed",
                   "cancelled")
-FULFILMENTS = ("pickup", "delivery")
+# "stand": rung up at a fair stand, handed over the moment it is paid.
+FULFILMENTS = ("pickup", "delivery", "stand")
+# Where the sale was made: the web shop, or a fair stand paid by QR or in cash.
+CHANNELS = ("online", "fair_qr", "fair_cash")
 
 # What a seller may do next from each state.
 NEXT_STATUSES = {
@@ -43,11 +46,21 @@ class Order(db.Model):
     tracking_note: Mapped[str | None] = mapped_column(String(300))
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
     paid_at: Mapped[datetime | None]
+    channel: Mapped[str] = mapped_column(String(10), default="online", server_default="online")
+    stand_id: Mapped[int | None] = mapped_column(ForeignKey("stand.id", name="fk_order_stand"),
+                                                 index=True)
+    # A paid sale taken back (a mistaken sale voided at the stand, a refund): the
+    # money went back, so reports leave it out; who and why stay on record.
+    refunded_at: Mapped[datetime | None]
+    refunded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id",
+                                                                  name="fk_order_refunded_by"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     shop = relationship("Shop")
-    buyer = relationship("User")
+    buyer = relationship("User", foreign_keys=[buyer_id])
+    refunded_by = relationship("User", foreign_keys=[refunded_by_id])
+    stand = relationship("Stand")
     purchase = relationship("Purchase", back_populates="orders")
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order",
                                                   cascade="all, delete-orphan")
@@ -57,6 +70,7 @@ class Order(db.Model):
         CheckConstraint("subtotal >= 0 AND delivery_fee >= 0 AND platform_fee >= 0",
                         name="order_amounts_not_negative"),
         Index("ix_order_shop_status_created", "shop_id", "status", "created_at"),
+        Index("ix_order_paid_at", "paid_at"),
     )
 
     @property

@@ -1,0 +1,320 @@
+"""The stand screen (the keeper's till) and the visitor's payment page behind a QR code."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..checkout import services as checkout
+from ..checkout.models import Purchase
+from ..extensions import cache, db, limiter
+from ..htmx import render, wants_fragment
+from ..money import format_rupiah, parse_rupiah
+from ..orders.models import Order
+from ..payments import gateway as contract
+from ..timeutil import utcnow
+from . import services, till
+from .models import Fair, Stand, StandItem
+
+bp = Blueprint("till", __name__)
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def today_start() -> datetime:
+    """Midnight in Jakarta, as the naive UTC the database keeps."""
+    local = datetime.combine(datetime.now(JAKARTA).date(), time(0), JAKARTA)
+    return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def _stand(slug: str, code: str) -> tuple[Fair, Stand]:
+    fair = db.session.scalar(select(Fair).where(Fair.slug == slug)) or abort(404)
+    stand = services.stand_by_code(fair, code) or abort(404)
+    if stand.shop is None:
+        abort(404)
+    return fair, stand
+
+
+def _keeper_stand(slug: str, code: str) -> tuple[Fair, Stand]:
+    """Only the shop's own people work its stand."""
+    fair, stand = _stand(slug, code)
+    if stand.shop.owner_id != current_user.id:
+        abort(403)
+    return fair, stand
+
+
+def _stand_order(stand: Stand, code: str) -> Order:
+    order = db.session.scalar(select(Order).where(Order.code == code, Order.stand_id == stand.id))
+    return order or abort(404)
+
+
+def _stand_charge(stand: Stand, code: str) -> Purchase:
+    purchase = db.session.scalar(select(Purchase).where(Purchase.code == code,
+                                                        Purchase.stand_id == stand.id))
+    return purchase or abort(404)
+
+
+def _pay_url(purchase: Purchase) -> str:
+    return url_for(".pay", token=purchase.pay_token, _external=True)
+
+
+def _sale_lines(stand: Stand, form) -> list[till.SaleLine]:
+    """Quantities the keeper (or visitor) chose, as ``q-<item id>`` fields; unknown ids ignored."""
+    items = {item.id: item for item in till.stand_items(stand)}
+    lines = []
+    for name, value in form.items():
+        if not name.startswith("q-"):
+            continue
+        item_id, quantity = name[2:], (value or "0").strip()
+        if not (item_id.isdigit() and quantity.isdigit()) or int(item_id) not in items:
+            continue
+        if int(quantity) > 0:
+            lines.append(till.SaleLine(items[int(item_id)], min(int(quantity), 10_000)))
+    return lines
+
+
+def _till_context(fair: Fair, stand: Stand, **extra) -> dict:
+    since = today_start()
+    context = {"fair": fair, "stand": stand, "items": till.stand_items(stand),
+               "sales": till.recent_sales(stand, since),
+               "waiting": till.waiting_handover(stand),
+               "totals": till.totals_by_method(stand, since), "errors": {}, "key": till_key()}
+    context.update(extra)
+    return context
+
+
+def till_key() -> str:
+    """A fresh sale key for a form sent without JavaScript (the script makes its own)."""
+    return secrets.token_urlsafe(16)
+
+
+@bp.get("/pameran/<slug>/<code>/kasir")
+@login_required
+def screen(slug: str, code: str):
+    fair, stand = _keeper_stand(slug, code)
+    response = render("exhibitions/till.html", blocks={"penjualan": "sales"},
+                      **_till_context(fair, stand))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/pameran/<slug>/<code>/kasir/jual")
+@login_required
+def sell(slug: str, code: str):
+    fair, stand = _keeper_stand(slug, code)
+    method = request.form.get("metode", "")
+    wants_json = request.accept_mimetypes.best == "application/json"
+    errors: dict[str, str] = {}
+    if method not in ("qr", "cash"):
+        errors["metode"] = _("Pilih Bayar QR atau Tunai.")
+    try:
+        amount = parse_rupiah(request.form.get("nominal", "")) if request.form.get("nominal") else 0
+    except ValueError:
+        errors["nominal"] = _("Tulis nominal dalam rupiah, misalnya 15.000.")
+        amount = 0
+    received = None
+    if method == "cash" and request.form.get("diterima"):
+        try:
+            received = parse_rupiah(request.form["diterima"])
+        except ValueError:
+            errors["diterima"] = _("Tulis uang diterima dalam rupiah, misalnya 50.000.")
+    key = (request.form.get("kunci") or "").strip()
+    if not (8 <= len(key) <= 64):
+        errors["kunci"] = _("Formulir kedaluwarsa. Muat ulang layar kasir.")
+    purchase, new = None, False
+    if not errors:
+        try:
+            purchase, new = till.ring_up(stand, _sale_lines(stand, request.form), amount,
+                                         method=method, key=key, user=current_user,
+                                         received=received)
+        except till.SaleRefused as refused:
+            errors["jual"] = refused.message
+    if errors:
+        if wants_json:
+            return jsonify(errors=errors), 422
+        return render("exhibitions/till.html", blocks={"kasir": "register"}, status=422,
+                      **_till_context(fair, stand, errors=errors, form=request.form))
+    change = max((received or 0) - purchase.total, 0) if method == "cash" else None
+    if wants_json:
+        return jsonify(code=purchase.code, order=purchase.orders[0].code, total=purchase.total,
+                       status=purchase.status,
+                       change=change, new=new), 201 if new else 200
+    if method == "cash":
+        if not wants_fragment():
+            flash(_("Tunai %(total)s tercatat.", total=format_rupiah(purchase.total)))
+            return redirect(url_for(".screen", slug=slug, code=code), 303)
+        return render("exhibitions/till.html", blocks={"kasir": "register"},
+                      **_till_context(fair, stand, sold=purchase, change=change))
+    if not wants_fragment():
+        return redirect(url_for(".charge", slug=slug, code=code, charge=purchase.code), 303)
+    return render("exhibitions/till.html", blocks={"kasir": "register"},
+                  **_till_context(fair, stand, charge=purchase, pay_url=_pay_url(purchase),
+                                  qr=services.qr_svg(_pay_url(purchase), scale=5)))
+
+
+@bp.get("/pameran/<slug>/<code>/kasir/tagihan/<charge>")
+@login_required
+def charge(slug: str, code: str, charge: str):
+    """The charge on screen; htmx asks every second until it is paid or closed."""
+    fair, stand = _keeper_stand(slug, code)
+    purchase = _stand_charge(stand, charge)
+    # Webhooks settle charges; past a few seconds ask the gateway too, at most every 3 s.
+    waited = (utcnow() - purchase.created_at).total_seconds()
+    ask = waited > 5 and cache.add(f"till-ask:{purchase.id}", 1, timeout=3)
+    till.refresh(purchase, ask_gateway=bool(ask))
+    context = {"charge": purchase, "pay_url": _pay_url(purchase)}
+    if purchase.status == "pending":
+        context["qr"] = services.qr_svg(_pay_url(purchase), scale=5)
+    response = render("exhibitions/till.html", blocks={"tagihan": "charge_panel"},
+                      **_till_context(fair, stand, **context))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/pameran/<slug>/<code>/kasir/tagihan/<charge>/batal")
+@login_required
+def cancel_charge(slug: str, code: str, charge: str):
+    fair, stand = _keeper_stand(slug, code)
+    purchase = till.cancel_charge(_stand_charge(stand, charge))
+    if purchase.status == "paid":
+        flash(_("Tagihan ini sudah dibayar; batalkan lewat daftar penjualan bila perlu."))
+    return redirect(url_for(".screen", slug=slug, code=code), 303)
+
+
+@bp.get("/pameran/<slug>/<code>/kasir/penjualan")
+@login_required
+def sales(slug: str, code: str):
+    fair, stand = _keeper_stand(slug, code)
+    return render("exhibitions/till.html", blocks={"penjualan": "sales"},
+                  **_till_context(fair, stand))
+
+
+@bp.route("/pameran/<slug>/<code>/kasir/penjualan/<order>/batal", methods=["GET", "POST"])
+@login_required
+def void(slug: str, code: str, order: str):
+    """Void a mistaken sale, with a reason the organizer sees."""
+    fair, stand = _keeper_stand(slug, code)
+    sale = _stand_order(stand, order)
+    if request.method == "GET" or sale.refunded_at is not None:
+        if sale.refunded_at is not None:
+            flash(_("Penjualan %(code)s sudah dibatalkan.", code=sale.code))
+            return redirect(url_for(".screen", slug=slug, code=code), 303)
+        return render("exhibitions/till_void.html", fair=fair, stand=stand, order=sale)
+    reason = (request.form.get("alasan") or "").strip()[:300]
+    if len(reason) < 3:
+        return render("exhibitions/till_void.html", fair=fair, stand=stand, order=sale,
+                      reason=reason, error=_("Tulis alasan pembatalan (minimal 3 huruf)."),
+                      status=422)
+    try:
+        till.void(sale, reason, current_user)
+    except contract.PaymentError as error:
+        return render("exhibitions/till_void.html", fair=fair, stand=stand, order=sale,
+                      reason=reason, error=str(error.message), status=503)
+    flash(_("Penjualan %(code)s dibatalkan.", code=sale.code))
+    return redirect(url_for(".screen", slug=slug, code=code), 303)
+
+
+@bp.post("/pameran/<slug>/<code>/kasir/pesanan/<order>/serahkan")
+@login_required
+def hand_over(slug: str, code: str, order: str):
+    fair, stand = _keeper_stand(slug, code)
+    till.hand_over(_stand_order(stand, order))
+    if wants_fragment():
+        return render("exhibitions/till.html", blocks={"penjualan": "sales"},
+                      **_till_context(fair, stand))
+    return redirect(url_for(".screen", slug=slug, code=code), 303)
+
+
+@bp.route("/pameran/<slug>/<code>/kasir/barang", methods=["GET", "POST"])
+@login_required
+def goods(slug: str, code: str):
+    """Which of the shop's products are at the stand, and an optional separate fair stock."""
+    fair, stand = _keeper_stand(slug, code)
+    options = till.choosable(stand)
+    current = {(i.product_id, i.variant_id): i for i in
+               db.session.scalars(select(StandItem).where(StandItem.stand_id == stand.id))}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        chosen: dict[tuple[int, int | None], int | None] = {}
+        for product, variant in options:
+            field = f"{product.id}-{variant.id if variant else 0}"
+            if request.form.get(f"ada-{field}") != "1":
+                continue
+            stock = (request.form.get(f"stok-{field}") or "").strip()
+            if stock and not (stock.isdigit() and int(stock) <= 100_000):
+                errors[f"stok-{field}"] = _("Stok pameran berupa angka 0 sampai 100.000.")
+                continue
+            chosen[(product.id, variant.id if variant else None)] = int(stock) if stock else None
+        if not errors:
+            till.set_items(stand, chosen)
+            flash(_("Barang di stan disimpan: %(n)d.", n=len(chosen)))
+            return redirect(url_for(".screen", slug=slug, code=code), 303)
+    return render("exhibitions/till_goods.html", fair=fair, stand=stand, options=options,
+                  current=current, errors=errors, form=request.form,
+                  status=422 if errors else 200)
+
+
+# --- visitors ------------------------------------------------------------------------------
+
+@bp.post("/pameran/<slug>/<code>/beli")
+@limiter.limit("10 per minute")
+def visitor_basket(slug: str, code: str):
+    """A visitor picked goods on the stand page: a charge to pay now, collected at the stand."""
+    fair, stand = _stand(slug, code)
+    if not stand.shop.verified:
+        abort(404)
+    try:
+        purchase, _new = till.ring_up(stand, _sale_lines(stand, request.form), 0, method="qr",
+                                      key=till_key(), fulfilment="pickup")
+    except till.SaleRefused as refused:
+        return render("exhibitions/stand.html", fair=fair, stand=stand,
+                      items=till.stand_items(stand), products=services.stand_products(stand),
+                      error=refused.message, status=422)
+    return redirect(url_for(".pay", token=purchase.pay_token), 303)
+
+
+def _charge_or_404(token: str) -> Purchase:
+    return till.charge_by_token(token) or abort(404)
+
+
+@bp.get("/bayar/<token>")
+def pay(token: str):
+    """What the payment QR opens on the visitor's phone: stand, items, amount, and its state."""
+    purchase = _charge_or_404(token)
+    till.refresh(purchase, ask_gateway=purchase.payment_id is not None)
+    response = render("exhibitions/pay.html", blocks={"status-bayar": "status"},
+                      purchase=purchase, order=purchase.orders[0], stand=purchase.stand)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token stays on this page
+    return response
+
+
+@bp.post("/bayar/<token>")
+@limiter.limit("20 per minute")
+def pay_start(token: str):
+    purchase = _charge_or_404(token)
+    till.refresh(purchase)
+    if purchase.status != "pending":
+        return redirect(url_for(".pay", token=token), 303)
+    url = url_for(".pay", token=token, _external=True)
+    try:
+        target = checkout.start_payment(purchase, success_url=url, cancel_url=url)
+    except contract.PaymentError as error:
+        flash(str(error.message), "error")
+        return redirect(url_for(".pay", token=token), 303)
+    return redirect(target, 303)
+
