@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..catalogue.models import Product, Shop, visible_products
 from ..extensions import db
 from ..slugs import slugify
+from ..timeutil import today_in_jakarta
 from .models import Fair, Stand
 
 MAX_STANDS_AT_ONCE = 300
@@ -74,3 +75,11 @@ def qr_svg(url: str, scale: int = 6) -> str:
     segno.make(url, error="m").save(buffer, kind="svg", scale=scale, border=2, xmldecl=False,
                                    svgns=True, title="QR")
     return buffer.getvalue().decode()
+
+
+def current_stands(shop: Shop) -> list[Stand]:
+    """The shop's stands at fairs that have not ended: where its till opens."""
+    return list(db.session.scalars(
+        select(Stand).join(Fair).where(Stand.shop_id == shop.id,
+                                       Fair.ends_on >= today_in_jakarta())
+        .order_by(Fair.starts_on, Stand.code)))

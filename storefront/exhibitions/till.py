@@ -29,7 +29,7 @@ from ..money import format_rupiah
 from ..orders.models import Order, OrderLine
 from ..payments import gateway as contract
 from ..payments.cash import CashGateway
-from ..seller.services import NotEnoughStock, change_stock
+from ..seller.services import PAID_STATUSES, NotEnoughStock, change_stock
 from ..timeutil import utcnow
 from .models import Stand, StandItem
 
@@ -308,7 +308,8 @@ def waiting_handover(stand: Stand) -> list[Order]:
 def totals_by_method(stand: Stand, since: datetime) -> dict[str, int]:
     rows = db.session.execute(
         select(Order.channel, func.coalesce(func.sum(Order.total), 0), func.count())
-        .where(Order.stand_id == stand.id, Order.paid_at >= since, Order.refunded_at.is_(None))
+        .where(Order.stand_id == stand.id, Order.paid_at >= since,
+               Order.status.in_(PAID_STATUSES))
         .group_by(Order.channel)).all()
     totals = {"fair_qr": 0, "fair_cash": 0, "count": 0}
     for channel, total, count in rows:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -26,19 +25,14 @@ from ..htmx import render, wants_fragment
 from ..money import format_rupiah, parse_rupiah
 from ..orders.models import Order
 from ..payments import gateway as contract
-from ..timeutil import utcnow
+from ..timeutil import jakarta_day_start, today_in_jakarta, utcnow
 from . import services, till
 from .models import Fair, Stand, StandItem
 
 bp = Blueprint("till", __name__)
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
-
-
 def today_start() -> datetime:
-    """Midnight in Jakarta, as the naive UTC the database keeps."""
-    local = datetime.combine(datetime.now(JAKARTA).date(), time(0), JAKARTA)
-    return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    return jakarta_day_start(today_in_jakarta())
 
 
 def _stand(slug: str, code: str) -> tuple[Fair, Stand]:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from datetime import date
+
+from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
+from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 from ..admin.views import office_required
 from ..catalogue.models import Shop
+from ..exports import csv_response, xlsx_response
 from ..extensions import db
-from ..htmx import render
+from ..htmx import render, wants_fragment
+from ..timeutil import today_in_jakarta
+from . import dashboard as dashboard_data
 from . import services
 from .forms import FairForm, StandsForm
 from .models import Fair, Stand
@@ -116,3 +122,49 @@ def stand_page(slug: str, code: str):
         abort(404)
     return render("exhibitions/stand.html", fair=fair, stand=stand, items=stand_items(stand),
                   products=services.stand_products(stand))
+
+
+# --- the organizer's live view of a fair ---------------------------------------------------
+
+@bp.get("/<slug>/dasbor")
+@office_required
+def dashboard(slug: str):
+    """Live figures; the figures block asks again every 3 s and is shared by every screen."""
+    fair = _fair(slug)
+
+    def figures_block(figures) -> str:
+        return render_block("exhibitions/dashboard.html", "figures", fair=fair, figures=figures)
+
+    if wants_fragment() and request.headers.get("HX-Target") == "dasbor-angka":
+        response = make_response(dashboard_data.cached_fragment(fair, figures_block))
+    else:
+        response = render("exhibitions/dashboard.html", fair=fair,
+                          figures=dashboard_data.figures(fair))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<slug>/penjualan.<kind>")
+@office_required
+def export(slug: str, kind: str):
+    fair = _fair(slug)
+    name = f"penjualan-{fair.slug}-{today_in_jakarta():%Y%m%d}.{kind}"
+    rows = dashboard_data.export_rows(fair)
+    if kind == "csv":
+        return csv_response(name, dashboard_data.EXPORT_COLUMNS, rows)
+    if kind == "xlsx":
+        return xlsx_response(name, _("Penjualan"), dashboard_data.EXPORT_COLUMNS, rows)
+    abort(404)
+
+
+@bp.get("/<slug>/rekap")
+@office_required
+def recap(slug: str):
+    """End of day, for printing: totals, per stand, handed over vs still to hand over."""
+    fair = _fair(slug)
+    try:
+        day = date.fromisoformat(request.args["tanggal"]) if request.args.get("tanggal") \
+            else today_in_jakarta()
+    except ValueError:
+        day = today_in_jakarta()
+    return render("exhibitions/recap.html", fair=fair, figures=dashboard_data.figures(fair, day))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -22,9 +21,8 @@ from ..extensions import db
 from ..media import StoredPicture
 from ..orders.models import Order, OrderLine
 from ..slugs import slugify
-from ..timeutil import utcnow
+from ..timeutil import jakarta_day_start, today_in_jakarta, utcnow
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 PAID_STATUSES = ("new", "processing", "ready", "shipped", "completed")
 
 
@@ -361,17 +359,6 @@ def _return_stock(order: Order) -> None:
 
 # --- dashboard --------------------------------------------------------------------------
 
-def _jakarta_day_start(day: date) -> datetime:
-    """The UTC instant at which ``day`` starts in Jakarta (stored times are naive UTC)."""
-    local = datetime.combine(day, time.min, tzinfo=JAKARTA)
-    return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-
-
-def today_in_jakarta(now: datetime | None = None) -> date:
-    now = now or utcnow()
-    return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(JAKARTA).date()
-
-
 @dataclass
 class Dashboard:
     today_sales: int
@@ -395,9 +382,9 @@ def _sales_between(shop: Shop, start: datetime, end: datetime) -> tuple[int, int
 
 def dashboard(shop: Shop, today: date | None = None) -> Dashboard:
     today = today or today_in_jakarta()
-    day_start = _jakarta_day_start(today)
-    tomorrow = _jakarta_day_start(today + timedelta(days=1))
-    month_start = _jakarta_day_start(today.replace(day=1))
+    day_start = jakarta_day_start(today)
+    tomorrow = jakarta_day_start(today + timedelta(days=1))
+    month_start = jakarta_day_start(today.replace(day=1))
     today_sales, today_orders = _sales_between(shop, day_start, tomorrow)
     month_sales, month_orders = _sales_between(shop, month_start, tomorrow)
     waiting = db.session.scalar(select(func.count(Order.id)).where(
@@ -415,7 +402,7 @@ def dashboard(shop: Shop, today: date | None = None) -> Dashboard:
     first_day = today - timedelta(days=13)
     orders = db.session.execute(select(Order.paid_at, Order.total).where(
         Order.shop_id == shop.id, Order.status.in_(PAID_STATUSES),
-        Order.paid_at >= _jakarta_day_start(first_day), Order.paid_at < tomorrow)).all()
+        Order.paid_at >= jakarta_day_start(first_day), Order.paid_at < tomorrow)).all()
     per_day = {first_day + timedelta(days=n): 0 for n in range(14)}
     for paid_at, total in orders:
         per_day[today_in_jakarta(paid_at)] += total

@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..catalogue.models import Product, ProductImage
 from ..catalogue.services import top_categories
+from ..exhibitions.services import current_stands
 from ..extensions import db
 from ..htmx import render
 from ..media import PictureRejected, load_picture, store_picture
@@ -128,7 +129,8 @@ def kelurahan_options():
 @bp.get("")
 @shop_required
 def dashboard():
-    return render("seller/dashboard.html", shop=g.shop, figures=services.dashboard(g.shop))
+    return render("seller/dashboard.html", shop=g.shop, figures=services.dashboard(g.shop),
+                  stands=current_stands(g.shop))
 
 
 # --- listings ---------------------------------------------------------------------------
