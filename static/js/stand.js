@@ -9,7 +9,9 @@
   const QUEUE = `gerai-till:${screen.dataset.sellUrl}`;
   const net = document.getElementById("jaringan");
   const waiting = document.getElementById("antrean");
-  let online = navigator.onLine;
+  // Offline when the browser says so or when the last request could not get through.
+  let reachable = true;
+  const isOnline = () => navigator.onLine && reachable;
   let flushing = false;
 
   const rupiah = (n) => "Rp " + Math.max(0, Math.round(n)).toLocaleString("id-ID");
@@ -24,6 +26,7 @@
     : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(""));
 
   function showNetwork() {
+    const online = isOnline();
     net.textContent = online ? net.dataset.onlineText : net.dataset.offlineText;
     net.classList.toggle("offline", !online);
     const n = queue().length;
@@ -72,10 +75,10 @@
         try {
           response = await send(sale);
         } catch (error) {
-          online = false;
+          reachable = false;
           break;  // still offline: try again later
         }
-        online = true;
+        reachable = true;
         if (response.status >= 500 || response.status === 429) break;
         // Recorded (201), already recorded (200), or refused for good (4xx): out of the queue.
         save(queue().filter((queued) => queued.key !== sale.key));
@@ -115,7 +118,7 @@
     const form = event.target.closest(".till-form");
     if (!form) return;
     const method = event.submitter && event.submitter.value;
-    if (method === "qr" && !navigator.onLine) {
+    if (method === "qr" && !isOnline()) {
       event.preventDefault();
       event.stopPropagation();
       say(form, event.submitter.dataset.needsNetwork);
@@ -147,16 +150,22 @@
     flush();
   }, true);
 
-  window.addEventListener("online", () => { online = true; flush(); });
-  window.addEventListener("offline", () => { online = false; showNetwork(); });
-  document.addEventListener("htmx:sendError", () => { online = false; showNetwork(); });
-  document.addEventListener("htmx:afterRequest", (event) => {
-    if (event.detail.xhr && event.detail.xhr.status) {
-      if (!online) { online = true; flush(); }
-      showNetwork();
-    }
+  window.addEventListener("online", () => { reachable = true; flush(); });
+  window.addEventListener("offline", showNetwork);
+  document.addEventListener("htmx:sendError", (event) => {
+    reachable = false;
+    showNetwork();
+    const form = event.target.closest && event.target.closest(".till-form");
+    if (form) say(form, form.querySelector("[data-needs-network]").dataset.needsNetwork);
   });
-  setInterval(() => { if (queue().length) flush(); }, 4000);
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (event.detail.xhr && event.detail.xhr.status && !reachable) {
+      reachable = true;
+      flush();
+    }
+    showNetwork();
+  });
+  setInterval(() => { if (queue().length && navigator.onLine) flush(); showNetwork(); }, 2000);
   document.addEventListener("DOMContentLoaded", () => {
     const form = document.querySelector(".till-form");
     if (form) totals(form);

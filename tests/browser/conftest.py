@@ -24,6 +24,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 PHONE = {"width": 360, "height": 800}
+LIVE: dict = {}  # the live server's Flask app, for fixtures that set up data
 
 
 def _skip_reason() -> str | None:
@@ -67,6 +68,7 @@ def live_server(tmp_path_factory):
                       "SANDBOX_WEBHOOK_SECRET": "whsec_browser_tests",
                       "PAYMENT_GATEWAY_RETRIES": 0})
     apps["gerai"] = app
+    LIVE["app"] = app
     with app.app_context():
         db.create_all()
         seed(products=200, shops=45, media_root=media)
@@ -125,3 +127,21 @@ def new_context(browser, live_server):
 @pytest.fixture
 def page(new_context):
     return new_context().new_page()
+
+
+@pytest.fixture(scope="session")
+def live_app(live_server):
+    """The live server's app: open its context to set up data or check the database."""
+    return LIVE["app"]
+
+
+def log_in(context, email: str):
+    from tests.conftest import TEST_PASSWORD
+
+    page = context.new_page()
+    page.goto("/masuk")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Kata sandi").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_url(lambda url: "/masuk" not in url)
+    return page
