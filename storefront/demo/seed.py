@@ -17,11 +17,13 @@ from sqlalchemy import insert, select
 from ..accounts.models import User, UserRole, new_session_token
 from ..accounts.passwords import hash_password
 from ..catalogue.models import Category, Product, ProductImage, Shop
+from ..exhibitions.models import Fair, Stand, StandItem
+from ..exhibitions.services import stand_codes
 from ..extensions import db
 from ..media import store_picture
 from ..places import KELURAHAN_BY_KECAMATAN
 from ..slugs import slugify
-from ..timeutil import utcnow
+from ..timeutil import today_in_jakarta, utcnow
 from .catalogue_data import (
     CATEGORIES,
     COOPERATIVES,
@@ -183,4 +185,31 @@ def seed(products: int = 640, shops: int | None = None,
         made += batch
         if progress:
             progress(batch)
+    _fair()
     return {"shops": shop_count, "products": made}
+
+
+def _fair() -> None:
+    """A fair on today, 130 stands (as at Situ Cipondoh), verified shops on the first ones
+    with a few of their products each: the stand screens and the dashboard have something."""
+    today = today_in_jakarta()
+    fair = Fair(name="Pameran UMKM Situ Cipondoh", slug="pameran-umkm-situ-cipondoh",
+                venue="Taman Situ Cipondoh", starts_on=today, ends_on=today + timedelta(days=2))
+    db.session.add(fair)
+    db.session.flush()
+    shops = db.session.scalars(select(Shop).where(Shop.verified).order_by(Shop.id)).all()
+    codes = stand_codes("A", 1, 100) + stand_codes("B", 1, 30)
+    stands = [Stand(fair_id=fair.id, code=code, zone=code[0]) for code in codes]
+    for stand, shop in zip(stands, shops, strict=False):
+        stand.shop_id = shop.id
+    db.session.add_all(stands)
+    db.session.flush()
+    for stand in stands:
+        if stand.shop_id is None:
+            continue
+        products = db.session.scalars(
+            select(Product.id).where(Product.shop_id == stand.shop_id, Product.status == "active",
+                                     Product.stock > 0).order_by(Product.id).limit(6)).all()
+        db.session.add_all(StandItem(stand_id=stand.id, product_id=product_id)
+                           for product_id in products)
+    db.session.commit()

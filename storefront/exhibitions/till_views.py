@@ -12,9 +12,11 @@ from flask import (
     jsonify,
     redirect,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -264,8 +266,14 @@ def goods(slug: str, code: str):
 
 # --- visitors ------------------------------------------------------------------------------
 
+def _visitor() -> str:
+    """Fair visitors share the venue's network: count per browser session, not per address."""
+    return f"session:{session.get('csrf_token') or get_remote_address()}"
+
+
 @bp.post("/pameran/<slug>/<code>/beli")
-@limiter.limit("10 per minute")
+@limiter.limit("10 per minute", key_func=_visitor)
+@limiter.limit("300 per minute")
 def visitor_basket(slug: str, code: str):
     """A visitor picked goods on the stand page: a charge to pay now, collected at the stand."""
     fair, stand = _stand(slug, code)
@@ -298,7 +306,7 @@ def pay(token: str):
 
 
 @bp.post("/bayar/<token>")
-@limiter.limit("20 per minute")
+@limiter.limit("20 per minute", key_func=_visitor)
 def pay_start(token: str):
     purchase = _charge_or_404(token)
     till.refresh(purchase)
