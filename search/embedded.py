@@ -27,6 +27,7 @@ from search.documents import (
     SearchUnavailable,
 )
 from search.highlight import MAX_WORD_CHARS, highlight, query_words, typo_budget
+from search.synonyms import alternatives as other_spellings
 
 ANALYZER = "gerai_fold"
 
@@ -80,7 +81,7 @@ def _schema() -> tantivy.Schema:
         builder.add_text_field(
             field, stored=field == "name", tokenizer_name=ANALYZER, index_option="basic"
         )
-    for field in ("categories", "kecamatan", "kelurahan", "shop_type"):
+    for field in ("categories", "kecamatan", "kelurahan", "shop_type", "stand_codes"):
         builder.add_text_field(field, fast=True, tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("shop_id", indexed=True, fast=True)
     builder.add_boolean_field("in_stock", indexed=True, fast=True)
@@ -118,6 +119,7 @@ def _as_fields(doc: ProductDocument) -> dict:
         "kecamatan": doc.kecamatan,
         "kelurahan": doc.kelurahan,
         "shop_type": doc.shop_type,
+        "stand_codes": list(doc.stand_codes),
         "shop_id": doc.shop_id,
         "in_stock": doc.in_stock,
         "price": doc.price,
@@ -132,12 +134,14 @@ def _word_query(word: str, last: bool) -> Query:
     alternatives = []
     for field, weight in TEXT_FIELDS:
         prefix = last and field in PREFIX_FIELDS
-        alternatives.append(
-            Query.const_score_query(
-                Query.term_query(SCHEMA, field, word, index_option="basic"),
-                NO_TYPO + weight + EXACT_WORD,
+        # Another spelling of the word (kripik for keripik) counts as the word itself.
+        for spelling in (word, *other_spellings(word)):
+            alternatives.append(
+                Query.const_score_query(
+                    Query.term_query(SCHEMA, field, spelling, index_option="basic"),
+                    NO_TYPO + weight + EXACT_WORD,
+                )
             )
-        )
         if prefix:
             alternatives.append(
                 Query.const_score_query(
@@ -155,7 +159,7 @@ def _word_query(word: str, last: bool) -> Query:
 
 def _filters(query: SearchQuery) -> list[Query]:
     filters = []
-    for field in ("categories", "kecamatan", "kelurahan"):
+    for field in ("categories", "kecamatan", "kelurahan", "stand_codes"):
         values = getattr(query, field)
         if values:
             filters.append(Query.term_set_query(SCHEMA, field, list(values)))
@@ -281,6 +285,9 @@ class EmbeddedBackend:
             for product_id in ids:
                 writer.delete_documents_by_term("id", product_id)
             self._publish(writer)
+
+    def setup(self) -> None:
+        """Nothing to set up: the schema is fixed in code."""
 
     def clear(self) -> None:
         with self._write_lock:

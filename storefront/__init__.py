@@ -98,7 +98,7 @@ def register_commands(app: Flask) -> None:
     from .admin.views import shop_verify
     from .checkout.commands import payments_reconcile
     from .demo.commands import seed_demo
-    from .indexing.commands import search_reindex, search_worker, worker
+    from .indexing.commands import search_reindex, search_setup, search_worker, worker
     from .seller.commands import catalogue_import
 
     app.cli.add_command(seed_demo)
@@ -106,5 +106,6 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(payments_reconcile)
     app.cli.add_command(catalogue_import)
     app.cli.add_command(search_reindex)
+    app.cli.add_command(search_setup)
     app.cli.add_command(search_worker)
     app.cli.add_command(worker)

@@ -52,6 +52,13 @@ def from_environment() -> dict:
         "SEARCH_INDEX_PATH": os.environ.get("SEARCH_INDEX_PATH", str(INSTANCE / "search-index")),
         "MEILI_URL": os.environ.get("MEILI_URL", ""),
         "MEILI_MASTER_KEY": os.environ.get("MEILI_MASTER_KEY", ""),
+        # Or a key pair instead of the master key: searches use the first, writes the second.
+        "MEILI_SEARCH_KEY": os.environ.get("MEILI_SEARCH_KEY", ""),
+        "MEILI_ADMIN_KEY": os.environ.get("MEILI_ADMIN_KEY", ""),
+        # Several deployments (or test runs) can share one server under their own prefixes.
+        "MEILI_INDEX_PREFIX": os.environ.get("MEILI_INDEX_PREFIX", "gerai"),
+        # Past this a search falls back to the database: the page must not wait on the engine.
+        "MEILI_TIMEOUT": float(os.environ.get("MEILI_TIMEOUT", 0.3)),
         # Run the background worker (search outbox, payment reconciliation) as a
         # thread inside the web process: one process on one machine (make run).
         "WORKER_THREAD": _bool("WORKER_THREAD", False),

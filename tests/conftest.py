@@ -17,6 +17,9 @@ from sqlalchemy import text
 from storefront import create_app
 from storefront.extensions import db
 
+# The Meilisearch server fixtures (meili_server, own_meili_server).
+pytest_plugins = ["tests.meili_server"]
+
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL",
                               "postgresql+psycopg://root@127.0.0.1:5432/test")
 TEST_PASSWORD = "kopi-tubruk-cisadane"

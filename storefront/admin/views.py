@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ..catalogue.models import Shop
 from ..extensions import db
 from ..htmx import render
+from ..indexing import services as indexing
 from ..seller import services as seller
 from ..seller.forms import RejectForm
 
@@ -63,6 +64,21 @@ def reject(shop_id: int):
     seller.reject_shop(shop, form.reason.data.strip())
     flash(_("%(shop)s ditolak; penjual melihat alasannya.", shop=shop.name))
     return redirect(url_for(".verification"), 303)
+
+
+@bp.get("/pencarian")
+@office_required
+def search_status():
+    """How far the search index lags the catalogue, and why changes fail to reach it."""
+    return render("admin/search.html", outbox=indexing.outbox_status())
+
+
+@bp.post("/pencarian/ulangi")
+@office_required
+def search_retry():
+    count = indexing.retry_failed_now()
+    flash(_("%(count)d perubahan dicoba lagi sekarang.", count=count))
+    return redirect(url_for(".search_status"), 303)
 
 
 @click.command("shop-verify")

@@ -22,6 +22,15 @@ def search_reindex(if_stale: bool):
     click.echo(f"{count} produk di indeks.")
 
 
+@click.command("search-setup")
+@with_appcontext
+def search_setup():
+    """Create the search index and apply its settings (Meilisearch), waiting until done."""
+    index = services.backend()
+    index.setup()
+    click.echo(f"Pengaturan indeks pencarian diterapkan ({index.name}).")
+
+
 @click.command("search-worker")
 @click.option("--once", is_flag=True, help="Apply what is pending, then exit.")
 @with_appcontext

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from itertools import chain
 
 from flask import Flask, current_app
@@ -28,6 +29,8 @@ from .models import SearchOutbox
 log = logging.getLogger(__name__)
 
 BATCH = 500
+# A failed batch is tried again after this long (by any worker).
+RETRY_AFTER = timedelta(seconds=5)
 
 
 def init_app(app: Flask) -> None:
@@ -42,7 +45,10 @@ def make_backend(config) -> SearchBackend:
         from search.meili import MeiliBackend
 
         return MeiliBackend(config["MEILI_URL"], config["MEILI_MASTER_KEY"],
-                            prefix=config.get("MEILI_INDEX_PREFIX", "gerai"))
+                            prefix=config.get("MEILI_INDEX_PREFIX", "gerai"),
+                            search_key=config.get("MEILI_SEARCH_KEY") or None,
+                            admin_key=config.get("MEILI_ADMIN_KEY") or None,
+                            timeout=config.get("MEILI_TIMEOUT", 0.3))
     raise ValueError(f"unknown SEARCH_BACKEND {name!r}")
 
 
@@ -164,12 +170,11 @@ def apply_outbox(limit: int = BATCH) -> int:
     except Exception as error:  # any backend failure: keep the rows, retry later
         log.warning("search outbox batch failed: %s", error)
         db.session.rollback()
-        attempts_delay = timedelta(seconds=5)
         db.session.execute(
             update(SearchOutbox)
             .where(SearchOutbox.id.in_(row_ids))
             .values(attempts=SearchOutbox.attempts + 1, last_error=str(error)[:2000],
-                    available_at=utcnow() + attempts_delay)
+                    available_at=utcnow() + RETRY_AFTER)
         )
         db.session.commit()
         return 0
@@ -224,5 +229,43 @@ def reindex(progress: Callable[[int], None] | None = None) -> int:
     backend().replace_all(visible_document_batches(), progress=progress)
     fragments.bump()
     db.session.execute(delete(SearchOutbox).where(SearchOutbox.enqueued_at < started))
+    # A product changed while its batch was already read may have reached only the old
+    # index through the outbox: write it once more into the index now serving.
+    changed = select(Product.id, literal(utcnow()), literal(utcnow()), literal(0)).where(
+        Product.updated_at >= started)
+    db.session.execute(insert(SearchOutbox.__table__).from_select(
+        ["product_id", "enqueued_at", "available_at", "attempts"], changed))
     db.session.commit()
     return backend().count()
+
+
+# --- what the city office sees ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    pending: int  # changes not yet in the index
+    failing: int  # of those, changes the engine refused or could not be reached for
+    oldest: datetime | None  # when the oldest pending change was made
+    errors: list[tuple[str, int]]  # the latest errors and how many changes each holds back
+
+
+def outbox_status() -> OutboxStatus:
+    failing = SearchOutbox.attempts > 0
+    errors = db.session.execute(
+        select(SearchOutbox.last_error, db.func.count()).where(failing)
+        .group_by(SearchOutbox.last_error).order_by(db.func.count().desc()).limit(5)).all()
+    return OutboxStatus(
+        pending=pending_count(),
+        failing=db.session.scalar(select(db.func.count()).select_from(SearchOutbox).where(failing))
+        or 0,
+        oldest=db.session.scalar(select(db.func.min(SearchOutbox.enqueued_at))),
+        errors=[(error or "", count) for error, count in errors],
+    )
+
+
+def retry_failed_now() -> int:
+    """Failed changes become due at once instead of after their back-off."""
+    result = db.session.execute(update(SearchOutbox).where(SearchOutbox.attempts > 0)
+                                .values(available_at=utcnow()))
+    db.session.commit()
+    return result.rowcount

@@ -13,7 +13,7 @@ import pytest
 from search import EmbeddedBackend, ProductDocument
 
 # A new backend is one more name here plus its "<name>_backend" fixture below.
-BACKENDS = ["embedded"]
+BACKENDS = ["embedded", "meilisearch"]
 
 _BASE = ProductDocument(
     id=0,
@@ -46,6 +46,7 @@ CATALOGUE = [
         category_names=("Makanan", "Keripik"),
         price=15_000,
         created_at=1_700_000_100,
+        stand_codes=("A-01",),
     ),
     product(
         id=2,
@@ -101,6 +102,7 @@ CATALOGUE = [
         category_names=("Makanan", "Dodol"),
         price=50_000,
         created_at=1_700_000_500,
+        stand_codes=("A-01", "B-12"),
     ),
     product(
         id=6,
@@ -186,6 +188,19 @@ def embedded_backend():
     backend = EmbeddedBackend()
     yield backend
     backend.close()
+
+
+@pytest.fixture
+def meilisearch_backend(meili_server):
+    from search.meili import MeiliBackend
+    from tests.meili_server import unique_prefix
+
+    url, key = meili_server
+    backend = MeiliBackend(url, key, prefix=unique_prefix())
+    backend.setup()
+    yield backend
+    admin = backend._admin()
+    admin.wait_for_task(admin.delete_index(backend.uid).task_uid)
 
 
 @pytest.fixture(params=BACKENDS)

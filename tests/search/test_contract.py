@@ -39,6 +39,7 @@ def passes_filters(doc: ProductDocument, query: SearchQuery) -> bool:
         (not query.categories or bool(set(doc.categories) & set(query.categories)))
         and (not query.kecamatan or doc.kecamatan in query.kecamatan)
         and (not query.kelurahan or doc.kelurahan in query.kelurahan)
+        and (not query.stand_codes or bool(set(doc.stand_codes) & set(query.stand_codes)))
         and (query.shop_type is None or doc.shop_type == query.shop_type)
         and (query.shop_id is None or doc.shop_id == query.shop_id)
         and (query.in_stock is None or doc.in_stock == query.in_stock)
@@ -98,8 +99,28 @@ def test_the_word_being_typed_matches_as_a_prefix(catalogue, text, expected_ids)
     assert expected_ids <= set(find(catalogue, text).ids)
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("kripik", "Keripik Balado"),
+        ("keripik", "Kripik Singkong"),
+        ("sambel", "Sambal Terasi"),
+        ("sambal", "Sambel Ijo"),
+        ("cabe", "Cabai Rawit Kering"),
+        ("coklat", "Cokelat Batang"),
+        ("oleh2", "Oleh-oleh Khas Tangerang"),
+        ("oleh oleh", "Paket Oleh2 Lebaran"),
+    ],
+)
+def test_indonesian_spelling_variants_find_each_other(index_with_documents, make_product, text, name):
+    backend = index_with_documents(
+        [make_product(id=60, name=name), make_product(id=61, name="Teh Melati Wangi")]
+    )
+    assert find(backend, text).ids == [60]
+
+
 def test_short_words_get_no_typo_allowance(catalogue):
-    assert find(catalogue, "kua").total == 0
+    assert find(catalogue, "kuo").total == 0  # one typo from Kue
 
 
 def test_every_word_must_match(catalogue):
@@ -172,6 +193,9 @@ def test_engine_syntax_is_just_words(catalogue, text):
         {"categories": ("makanan",), "kecamatan": ("Ciledug",), "in_stock": True},
         {"shop_type": "koperasi", "price_max": 50_000},
         {"categories": ("fashion",), "in_stock": True},
+        {"stand_codes": ("A-01",)},
+        {"stand_codes": ("B-12", "C-99")},
+        {"stand_codes": ("A-01",), "shop_type": "koperasi"},
     ],
     ids=repr,
 )
@@ -200,6 +224,29 @@ def test_price_min_is_inclusive_and_price_max_exclusive(catalogue):
 
 def test_empty_price_range_finds_nothing(catalogue):
     assert find(catalogue, price_min=50_000, price_max=50_000).total == 0
+
+
+# What a crafted URL could put in a filter: each is one value that no product has.
+INJECTIONS = [
+    '" OR status = "draft',
+    "1 OR 1=1",
+    'Karawaci" OR kecamatan EXISTS OR kecamatan = "',
+    '\\" OR id > 0 OR kecamatan = "\\',
+    "') OR ('1'='1",
+    "Karawaci]",
+    "\\",
+]
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+@pytest.mark.parametrize("field", ["categories", "kecamatan", "kelurahan", "stand_codes", "shop_type"])
+def test_filter_values_are_matched_literally_never_as_syntax(catalogue, field, value):
+    query = SearchQuery(limit=100, **{field: value if field == "shop_type" else (value,)})
+    results = catalogue.search(query)
+    assert (results.ids, results.total) == ([], 0)
+    # Beside a real value it neither widens nor breaks the filter.
+    if field == "kecamatan":
+        assert set(find(catalogue, kecamatan=(value, "Cipondoh")).ids) == {2, 5}
 
 
 # --- facets -------------------------------------------------------------------
