@@ -99,6 +99,7 @@ def register_commands(app: Flask) -> None:
     from .checkout.commands import payments_reconcile
     from .demo.commands import seed_demo
     from .indexing.commands import search_reindex, search_setup, search_worker, worker
+    from .ledger.commands import ledger_check
     from .seller.commands import catalogue_import
 
     app.cli.add_command(seed_demo)
@@ -109,3 +110,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(search_setup)
     app.cli.add_command(search_worker)
     app.cli.add_command(worker)
+    app.cli.add_command(ledger_check)

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..timeutil import utcnow
 
-ROLES = ("shopper", "seller", "coop_manager", "organizer", "admin")
+# observer: auditors and other agencies, who read reports and change nothing.
+ROLES = ("shopper", "seller", "coop_manager", "organizer", "admin", "observer")
 
 
 def new_session_token() -> str:

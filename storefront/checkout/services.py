@@ -21,6 +21,7 @@ from sqlalchemy import case, select, update
 from ..basket.models import Basket
 from ..basket.services import ShopGroup
 from ..extensions import db
+from ..ledger import services as ledger
 from ..orders.models import Order, OrderLine
 from ..payments import gateway as contract
 from ..seller.services import NotEnoughStock, change_stock, lock_order
@@ -209,6 +210,8 @@ def _mark_paid(purchase: Purchase) -> None:
     db.session.execute(update(Order).where(Order.purchase_id == purchase.id).values(
         status=case((Order.fulfilment == "stand", "completed"), else_="new"), paid_at=now,
         cancel_reason=None))
+    for order in purchase.orders:
+        ledger.post_sale(order, now)
     _empty_basket(purchase)
     db.session.commit()
     db.session.refresh(purchase)
@@ -280,3 +283,42 @@ def reconcile(older_than_minutes: int = 3) -> dict[str, int]:
         elif purchase.status != "pending":
             counts["closed"] += 1
     return counts
+
+
+def refund_order(order: Order, reason: str, user) -> Order:
+    """Give the money back for a paid order (a voided stand sale, a seller's cancellation).
+
+    Through the gateway for money it took, by hand for cash; the stock returns, the
+    ledger gets the reversing entries, and the audit log who and why. Once only.
+    """
+    from ..audit import record
+
+    if order.paid_at is None or order.refunded_at is not None:
+        return order
+    now = utcnow()
+    before = order.status
+    if not db.session.execute(update(Order).where(Order.id == order.id,
+                                                  Order.refunded_at.is_(None))
+                              .values(refunded_at=now)).rowcount:
+        return order  # refunded by another request just now
+    purchase = order.purchase
+    if purchase is not None and purchase.gateway != "cash" and purchase.payment_id:
+        try:
+            gateway().refund(
+                contract.Payment(id=purchase.payment_id, status=contract.PAID,
+                                 amount=purchase.total, reference=purchase.code),
+                order.total, idempotency_key=f"refund-{order.code}")
+        except contract.PaymentError:
+            db.session.rollback()
+            raise
+    for line in lock_order(line for line in order.lines if line.product_id is not None):
+        _move_stock(order, line, line.quantity, "return", f"{order.code} dibatalkan")
+    db.session.execute(update(Order).where(Order.id == order.id).values(
+        status="cancelled", cancel_reason=reason, refunded_by_id=user.id if user else None,
+        updated_at=now))
+    ledger.post_refund(order, now)
+    record(user, "order.refund", order, before={"status": before},
+           after={"status": "cancelled", "amount": order.total}, note=reason)
+    db.session.commit()
+    db.session.refresh(order)
+    return order

@@ -1,9 +1,9 @@
 """What the organizer sees of a fair: sales as they happen, and the day's recap.
 
-Every figure is a GROUP BY over the same paid sales (orders of the fair's stands
-whose status counts as paid; a voided sale is "cancelled" and drops out), so the
-dashboard, the recap, the export and the sellers' own dashboards agree to the
-rupiah. The dashboard is polled by many screens at once: its figures are kept
+Every figure is a GROUP BY over the sales ledger (storefront/ledger), the one
+record every report reads: a voided sale is its sale and its refund, so the
+dashboard, the recap, the export, the city's reports and the sellers' own
+dashboards agree to the rupiah. The dashboard is polled by many screens at once: its figures are kept
 for a couple of seconds in the shared cache and each poll reads them there.
 """
 
@@ -15,10 +15,12 @@ from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import selectinload
 
-from ..catalogue.models import Category, Product, Shop
+from ..catalogue.models import Category, Shop
 from ..extensions import cache, db
+from ..ledger import services as ledger
+from ..ledger.models import LedgerEntry
 from ..orders.models import Order, OrderLine
 from ..seller.services import PAID_STATUSES
 from ..timeutil import jakarta_day_start, jakarta_hour, today_in_jakarta
@@ -58,21 +60,17 @@ class Figures:
     voids: list[Order] = field(default_factory=list)
 
 
-def _paid(fair: Fair, since=None, until=None):
-    """The fair's paid sales, optionally paid within [since, until)."""
-    conditions = [Stand.fair_id == fair.id, Order.status.in_(PAID_STATUSES)]
-    if since is not None:
-        conditions.append(Order.paid_at >= since)
-    if until is not None:
-        conditions.append(Order.paid_at < until)
-    return conditions
+def _sales(fair: Fair, since=None, until=None):
+    """The fair's sales in the ledger (a voided sale is a sale and its refund), in [since, until)."""
+    return ledger.sales_filter(since, until, fair_id=fair.id)
 
 
 def _per_stand(fair: Fair, since=None, until=None) -> dict[int, dict[str, tuple[int, int]]]:
     rows = db.session.execute(
-        select(Order.stand_id, Order.channel, func.sum(Order.total), func.count(Order.id))
-        .join(Stand, Stand.id == Order.stand_id).where(*_paid(fair, since, until))
-        .group_by(Order.stand_id, Order.channel)).all()
+        select(LedgerEntry.stand_id, LedgerEntry.channel, func.sum(LedgerEntry.amount),
+               ledger.SALE_COUNT)
+        .where(*_sales(fair, since, until))
+        .group_by(LedgerEntry.stand_id, LedgerEntry.channel)).all()
     per: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
     for stand_id, channel, total, count in rows:
         per[stand_id][channel] = (int(total), int(count))
@@ -92,25 +90,17 @@ def _board(stands: list[Stand], per) -> list[StandRow]:
 
 
 def _grouped(fair: Fair, column) -> list[tuple[str, int]]:
-    """Sales by a column of the selling shop."""
-    rows = db.session.execute(
-        select(column, func.sum(Order.total)).join(Stand, Stand.id == Order.stand_id)
-        .join(Shop, Shop.id == Order.shop_id).where(*_paid(fair)).group_by(column)).all()
-    return sorted(((str(name or "-"), int(total)) for name, total in rows), key=lambda r: -r[1])
+    rows = db.session.execute(select(column, func.sum(LedgerEntry.amount))
+                              .where(*_sales(fair)).group_by(column)).all()
+    return sorted(((str(name or "-"), int(total)) for name, total in rows if total),
+                  key=lambda r: -r[1])
 
 
 def _by_category(fair: Fair) -> list[tuple[str, int]]:
-    """Top-level categories by line totals; a typed amount has none ("Lainnya")."""
-    top = aliased(Category)
-    rows = db.session.execute(
-        select(func.coalesce(top.name, Category.name), func.sum(OrderLine.line_total))
-        .join(Order, Order.id == OrderLine.order_id).join(Stand, Stand.id == Order.stand_id)
-        .outerjoin(Product, Product.id == OrderLine.product_id)
-        .outerjoin(Category, Category.id == Product.category_id)
-        .outerjoin(top, top.id == Category.parent_id)
-        .where(*_paid(fair)).group_by(func.coalesce(top.name, Category.name))).all()
-    return sorted(((name or "Lainnya", int(total)) for name, total in rows),
-                  key=lambda r: -r[1])
+    """Top-level categories; a typed amount or a delivery fee has none ("Lainnya")."""
+    names = dict(db.session.execute(select(Category.id, Category.name)).all())
+    return [(names.get(int(c), "Lainnya") if c != "-" else "Lainnya", total)
+            for c, total in _grouped(fair, LedgerEntry.category_id)]
 
 
 def figures(fair: Fair, day: date | None = None) -> Figures:
@@ -118,7 +108,7 @@ def figures(fair: Fair, day: date | None = None) -> Figures:
     start, end = jakarta_day_start(day), jakarta_day_start(day + timedelta(days=1))
     result = Figures(day=day)
     stands = list(db.session.scalars(select(Stand).where(Stand.fair_id == fair.id)
-                                     .order_by(Stand.code)))
+                                     .options(selectinload(Stand.shop)).order_by(Stand.code)))
     whole, today = _per_stand(fair), _per_stand(fair, start, end)
     for per, channels in ((whole, result.by_channel), (today, result.today_by_channel)):
         for sold in per.values():
@@ -131,19 +121,19 @@ def figures(fair: Fair, day: date | None = None) -> Figures:
     result.today_stands = _board(stands, today)
     result.silent = [row for row in result.stands if row.shop and row.count == 0]
     result.by_category = _by_category(fair)
-    result.by_kecamatan = _grouped(fair, Shop.kecamatan)
+    result.by_kecamatan = _grouped(fair, LedgerEntry.kecamatan)
     labels = {"umkm": "UMKM", "koperasi": "Koperasi"}
     result.by_shop_type = [(labels.get(kind, kind), total)
-                           for kind, total in _grouped(fair, Shop.type)]
+                           for kind, total in _grouped(fair, LedgerEntry.shop_type)]
     hours: dict[int, int] = defaultdict(int)
-    for paid_at, total, status in db.session.execute(
-            select(Order.paid_at, Order.total, Order.status)
-            .join(Stand, Stand.id == Order.stand_id).where(*_paid(fair, start, end))):
-        hours[jakarta_hour(paid_at)] += total
+    for posted_at, amount, status in db.session.execute(
+            select(LedgerEntry.posted_at, LedgerEntry.amount, Order.status)
+            .join(Order, Order.id == LedgerEntry.order_id).where(*_sales(fair, start, end))):
+        hours[jakarta_hour(posted_at)] += amount
         if status == "completed":
-            result.handed_over += total
-        else:
-            result.to_hand_over += total
+            result.handed_over += amount
+        elif status != "cancelled":
+            result.to_hand_over += amount
     first, last = fair.opens_at.hour, max(fair.closes_at.hour, fair.opens_at.hour)
     span = range(min([first, *hours]), max([last, *hours]) + 1)
     result.hours = [(hour, hours.get(hour, 0)) for hour in span]

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -25,11 +25,12 @@ from ..catalogue.models import Product, visible_products
 from ..checkout import services as checkout
 from ..checkout.models import Purchase
 from ..extensions import db
+from ..ledger import services as ledger
 from ..money import format_rupiah
 from ..orders.models import Order, OrderLine
 from ..payments import gateway as contract
 from ..payments.cash import CashGateway
-from ..seller.services import PAID_STATUSES, NotEnoughStock, change_stock
+from ..seller.services import NotEnoughStock, change_stock
 from ..timeutil import utcnow
 from .models import Stand, StandItem
 
@@ -183,6 +184,7 @@ def ring_up(stand: Stand, lines: list[SaleLine], amount: int, *, method: str, ke
         db.session.rollback()
         raise SaleRefused(_("Stok tidak cukup: %(items)s.", items=", ".join(short)))
     if cash:
+        ledger.post_sale(order, now)
         payment = CashGateway().create_payment(
             amount=total, reference=purchase.code, description=purchase.code, success_url="",
             cancel_url="", idempotency_key=attempt)
@@ -241,7 +243,7 @@ def cancel_charge(purchase: Purchase) -> Purchase:
 
 
 def void(order: Order, reason: str, user) -> Order:
-    """Take back a mistaken sale: money back (cash by hand, QR through the gateway), stock back.
+    """Take back a mistaken sale: an unpaid charge is cancelled, a paid one refunded.
 
     The sale stays on record with who voided it and why; reports leave it out.
     """
@@ -251,29 +253,7 @@ def void(order: Order, reason: str, user) -> Order:
         order.cancel_reason = reason
         db.session.commit()
         return order
-    if order.paid_at is None or order.refunded_at is not None:
-        return order
-    if not db.session.execute(update(Order).where(Order.id == order.id,
-                                                  Order.refunded_at.is_(None))
-                              .values(refunded_at=utcnow())).rowcount:
-        return order  # voided by another request just now
-    if purchase.gateway != "cash" and purchase.payment_id:
-        try:
-            checkout.gateway().refund(
-                contract.Payment(id=purchase.payment_id, status=contract.PAID,
-                                 amount=purchase.total, reference=purchase.code),
-                order.total, idempotency_key=f"void-{order.code}")
-        except contract.PaymentError:
-            db.session.rollback()
-            raise
-    for line in order.lines:
-        move_stock(order.stand_id, line, line.quantity, "return", f"{order.code} dibatalkan")
-    db.session.execute(update(Order).where(Order.id == order.id).values(
-        status="cancelled", cancel_reason=reason, refunded_by_id=user.id if user else None,
-        updated_at=utcnow()))
-    db.session.commit()
-    db.session.refresh(order)
-    return order
+    return checkout.refund_order(order, reason, user)
 
 
 def hand_over(order: Order) -> Order:
@@ -306,14 +286,11 @@ def waiting_handover(stand: Stand) -> list[Order]:
 
 
 def totals_by_method(stand: Stand, since: datetime) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Order.channel, func.coalesce(func.sum(Order.total), 0), func.count())
-        .where(Order.stand_id == stand.id, Order.paid_at >= since,
-               Order.status.in_(PAID_STATUSES))
-        .group_by(Order.channel)).all()
-    totals = {"fair_qr": 0, "fair_cash": 0, "count": 0}
-    for channel, total, count in rows:
-        totals[channel] = int(total)
+    """The stand's sales today by method, from the ledger like every other report."""
+    totals = {"count": 0}
+    for channel in ("fair_qr", "fair_cash"):
+        totals[channel], count = ledger.sales_total(since, None, stand_id=stand.id,
+                                                    channel=channel)
         totals["count"] += count
     totals["all"] = totals["fair_qr"] + totals["fair_cash"]
     return totals

@@ -148,6 +148,7 @@ def sell(slug: str, code: str):
     if wants_json:
         return jsonify(code=purchase.code, order=purchase.orders[0].code, total=purchase.total,
                        status=purchase.status,
+                       pay_url=_pay_url(purchase) if purchase.pay_token else None,
                        change=change, new=new), 201 if new else 200
     if method == "cash":
         if not wants_fragment():

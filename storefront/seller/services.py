@@ -18,6 +18,8 @@ from ..catalogue.models import (
     StockAdjustment,
 )
 from ..extensions import db
+from ..ledger.models import LedgerEntry
+from ..ledger.services import sales_filter, sales_total  # the one ledger every report reads
 from ..media import StoredPicture
 from ..orders.models import Order, OrderLine
 from ..slugs import slugify
@@ -338,11 +340,17 @@ def shop_orders(shop: Shop, status: str | None = None, limit: int = 100) -> list
     return list(db.session.scalars(statement.order_by(Order.created_at.desc()).limit(limit)))
 
 
-def advance_order(order: Order, status: str, note: str | None = None) -> None:
+def advance_order(order: Order, status: str, note: str | None = None, user=None) -> None:
     if status not in order.next_statuses:
         raise TransitionNotAllowed(status)
     if status == "shipped":
         order.tracking_note = note
+    if status == "cancelled" and order.paid_at is not None:
+        # A paid order the seller cannot fill: the buyer gets the money back.
+        from ..checkout.services import refund_order
+
+        refund_order(order, note or "Dibatalkan penjual", user)
+        return
     if status == "cancelled":
         order.cancel_reason = note
         _return_stock(order)
@@ -373,11 +381,7 @@ class Dashboard:
 
 
 def _sales_between(shop: Shop, start: datetime, end: datetime) -> tuple[int, int]:
-    total, count = db.session.execute(
-        select(func.coalesce(func.sum(Order.total), 0), func.count(Order.id))
-        .where(Order.shop_id == shop.id, Order.status.in_(PAID_STATUSES),
-               Order.paid_at >= start, Order.paid_at < end)).one()
-    return int(total), int(count)
+    return sales_total(start, end, shop_id=shop.id)
 
 
 def dashboard(shop: Shop, today: date | None = None) -> Dashboard:
@@ -400,11 +404,10 @@ def dashboard(shop: Shop, today: date | None = None) -> Dashboard:
                            Order.paid_at >= month_start)
         .group_by(OrderLine.name).order_by(func.sum(OrderLine.quantity).desc()).limit(5)).all()
     first_day = today - timedelta(days=13)
-    orders = db.session.execute(select(Order.paid_at, Order.total).where(
-        Order.shop_id == shop.id, Order.status.in_(PAID_STATUSES),
-        Order.paid_at >= jakarta_day_start(first_day), Order.paid_at < tomorrow)).all()
+    entries = db.session.execute(select(LedgerEntry.posted_at, LedgerEntry.amount).where(
+        *sales_filter(jakarta_day_start(first_day), tomorrow, shop_id=shop.id))).all()
     per_day = {first_day + timedelta(days=n): 0 for n in range(14)}
-    for paid_at, total in orders:
-        per_day[today_in_jakarta(paid_at)] += total
+    for posted_at, amount in entries:
+        per_day[today_in_jakarta(posted_at)] += amount
     return Dashboard(today_sales, today_orders, month_sales, month_orders, waiting, low, sold_out,
                      [(n, int(q), int(r)) for n, q, r in top], sorted(per_day.items()))

@@ -20,6 +20,7 @@ from ..extensions import db
 from ..htmx import render
 from ..media import PictureRejected, load_picture, store_picture
 from ..orders.models import Order
+from ..payments.gateway import PaymentError
 from ..places import KELURAHAN_BY_KECAMATAN
 from ..urls import safe_next
 from . import services
@@ -377,10 +378,14 @@ def order(order_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            services.advance_order(found, form.status.data, (form.note.data or "").strip() or None)
+            services.advance_order(found, form.status.data, (form.note.data or "").strip() or None,
+                                   current_user)
         except services.TransitionNotAllowed:
             form.status.errors = [_("Status pesanan tidak bisa diubah ke sana dari status sekarang.")]
             status = 409
+        except PaymentError as error:
+            form.status.errors = [str(error.message)]
+            status = 503
         else:
             flash(_("Status pesanan diperbarui."))
             return redirect(url_for(".order", order_id=found.id), 303)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from storefront.catalogue.models import Product, Shop, StockAdjustment
 from storefront.extensions import db
+from storefront.ledger import services as ledger
 from storefront.orders.models import Order, OrderLine
 from storefront.timeutil import utcnow
 from tests.factories import CategoryFactory, ProductFactory, ShopFactory, UserFactory
@@ -241,12 +242,21 @@ def test_low_stock_and_sold_out_badges(client, seller, category):
 # --- orders ------------------------------------------------------------------------------
 
 def make_order(shop, status="new", fulfilment="pickup", total=30_000, product=None):
+    """An order as checkout leaves it: paid ones are in the ledger, a cancelled one was refunded."""
+    paid = status != "awaiting_payment"
     order = Order(code=f"GR-{shop.id}-{db.session.scalar(select(db.func.count(Order.id))) + 1}",
                   shop=shop, buyer_name="Budi", buyer_whatsapp="+6281111111111", status=status,
-                  fulfilment=fulfilment, subtotal=total, total=total, paid_at=utcnow())
+                  fulfilment=fulfilment, subtotal=total, total=total,
+                  paid_at=utcnow() if paid else None,
+                  refunded_at=utcnow() if status == "cancelled" else None)
     order.lines.append(OrderLine(product_id=product.id if product else None, name="Keripik", unit_price=total,
                                  quantity=1, line_total=total))
     db.session.add(order)
+    db.session.flush()
+    if paid:
+        ledger.post_sale(order)
+    if status == "cancelled":
+        ledger.post_refund(order)
     db.session.commit()
     return order
 
