@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from .basket.views import bp as basket
     from .catalogue.views import bp as catalogue
     from .checkout.views import bp as checkout
+    from .cooperatives.views import bp as cooperatives
     from .exhibitions.till_views import bp as till
     from .exhibitions.views import bp as exhibitions
     from .media import bp as media
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks)
     app.register_blueprint(exhibitions)
     app.register_blueprint(till)
+    app.register_blueprint(cooperatives)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -55,7 +55,7 @@ class LedgerEntry(db.Model):
                         "'cash_returned', 'payout')", name="ledger_kind"),
         Index("ix_ledger_kind_posted", "kind", "posted_at"),
         Index("ix_ledger_shop_posted", "shop_id", "posted_at"),
-        Index("ix_ledger_coop_posted", "cooperative_id", "posted_at"),
+        Index("ix_ledger_coop_id", "cooperative_id", "id"),  # the live list asks "newer than"
         Index("ix_ledger_fair_posted", "fair_id", "posted_at"),
     )
 

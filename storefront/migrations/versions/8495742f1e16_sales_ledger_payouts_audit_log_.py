@@ -123,7 +123,7 @@ def upgrade():
     sa.UniqueConstraint('source')
     )
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
-        batch_op.create_index('ix_ledger_coop_posted', ['cooperative_id', 'posted_at'], unique=False)
+        batch_op.create_index('ix_ledger_coop_id', ['cooperative_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_entry_order_id'), ['order_id'], unique=False)
         batch_op.create_index('ix_ledger_fair_posted', ['fair_id', 'posted_at'], unique=False)
         batch_op.create_index('ix_ledger_kind_posted', ['kind', 'posted_at'], unique=False)
@@ -189,7 +189,7 @@ def downgrade():
         batch_op.drop_index('ix_ledger_kind_posted')
         batch_op.drop_index('ix_ledger_fair_posted')
         batch_op.drop_index(batch_op.f('ix_ledger_entry_order_id'))
-        batch_op.drop_index('ix_ledger_coop_posted')
+        batch_op.drop_index('ix_ledger_coop_id')
 
     op.drop_table('ledger_entry')
     with op.batch_alter_table('membership', schema=None) as batch_op:
