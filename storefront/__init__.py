@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from .cooperatives.views import bp as cooperatives
     from .exhibitions.till_views import bp as till
     from .exhibitions.views import bp as exhibitions
+    from .ledger.views import bp as ledger
     from .media import bp as media
     from .payments.webhooks import bp as webhooks
     from .seller import (
@@ -88,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(exhibitions)
     app.register_blueprint(till)
     app.register_blueprint(cooperatives)
+    app.register_blueprint(ledger)
 
 
 def register_errorhandlers(app: Flask) -> None:

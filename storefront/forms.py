@@ -8,8 +8,11 @@ fields can produce; English stays as WTForms wrote it.
 from __future__ import annotations
 
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form
+from wtforms import Form, StringField
+
+from .money import parse_rupiah
 
 WTFORMS_INDONESIAN = {
     "This field is required.": "Wajib diisi.",
@@ -79,3 +82,28 @@ class GeraiQueryForm(Form):
     class Meta:
         def get_translations(self, form):
             return TRANSLATIONS
+
+
+class RupiahField(StringField):
+    """A price as people type it ("15.000", "Rp 15.000"); ``data`` becomes whole rupiah.
+
+    What was typed stays in ``raw`` so a bad value is shown back, not lost.
+    """
+
+    def __init__(self, *args, message=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.message = message or _l("Tulis harga dalam rupiah, misalnya 15.000.")
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0].strip() if valuelist else ""
+        self.data = None
+        if self.raw:
+            try:
+                self.data = parse_rupiah(self.raw)
+            except ValueError:
+                raise ValueError(self.message) from None
+
+    def _value(self):
+        if getattr(self, "raw", None) is not None:
+            return self.raw
+        return f"{self.data:,}".replace(",", ".") if self.data is not None else ""

@@ -22,34 +22,12 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ..forms import GeraiForm, GeraiQueryForm
-from ..money import parse_rupiah
+from ..forms import GeraiForm, GeraiQueryForm, RupiahField
 from ..places import KECAMATAN, KELURAHAN_BY_KECAMATAN
 from .phone import normalise_whatsapp
 
 MAX_STOCK = 1_000_000
 REQUIRED = _l("Wajib diisi.")
-
-
-class RupiahField(StringField):
-    """A price as people type it ("15.000", "Rp 15.000"); ``data`` becomes whole rupiah.
-
-    What was typed stays in ``raw`` so a bad value is shown back, not lost.
-    """
-
-    def process_formdata(self, valuelist):
-        self.raw = valuelist[0].strip() if valuelist else ""
-        self.data = None
-        if self.raw:
-            try:
-                self.data = parse_rupiah(self.raw)
-            except ValueError:
-                raise ValueError(_l("Tulis harga dalam rupiah, misalnya 15.000.")) from None
-
-    def _value(self):
-        if getattr(self, "raw", None) is not None:
-            return self.raw
-        return f"{self.data:,}".replace(",", ".") if self.data is not None else ""
 
 
 def _kelurahan_choices():

@@ -91,3 +91,40 @@ def test_seller_cancelling_a_paid_order_refunds_it(client, auth, stand):
     db.session.refresh(order)
     assert order.refunded_at is not None and order.refunded_by_id == stand.shop.owner.id
     assert ledger.statement(stand.shop.id).net_sales == 0 and ledger.check() == []
+
+
+def test_seller_sees_their_own_statement(client, auth, stand):
+    cash_sale(stand, 50_000, "kunci-rekening-1")
+    auth.login(stand.shop.owner.email)
+    page = client.get("/penjual/rekening").get_data(as_text=True)
+    assert 'data-balance="-1000"' in page and "Rp50.000" in page
+
+
+def test_admin_records_a_payout_observer_cannot(client, auth, stand):
+    from tests.helpers import csrf_token
+
+    UserFactory(email="admin@contoh.id", roles=["admin"])
+    UserFactory(email="auditor@contoh.id", roles=["observer"])
+    url = f"/admin/toko/{stand.shop.id}/rekening"
+    auth.login("auditor@contoh.id")
+    page = client.get(url).get_data(as_text=True)
+    assert client.get(url).status_code == 200 and "Catat transfer" not in page
+    assert client.post(url, data={"amount": "10.000", "reference": "X", "paid_on": "2026-11-20",
+                                  "csrf_token": csrf_token(client, url)}).status_code == 403
+    auth.logout()
+    auth.login("admin@contoh.id")
+    bad = client.post(url, data={"amount": "sepuluh", "reference": "BCA 1", "paid_on": "2026-11-20",
+                                 "csrf_token": csrf_token(client, url)})
+    assert bad.status_code == 422 and "Tulis jumlah dalam rupiah" in bad.get_data(as_text=True)
+    assert 'value="sepuluh"' in bad.get_data(as_text=True)
+    ok = client.post(url, data={"amount": "250.000", "reference": "BCA 1", "paid_on": "2026-11-20",
+                                "csrf_token": csrf_token(client, url)})
+    assert ok.status_code == 303
+    assert ledger.statement(stand.shop.id).payouts == -250_000 and ledger.check() == []
+
+
+def test_statements_are_not_for_other_sellers(client, auth, stand):
+    other = UserFactory(email="lain@contoh.id", roles=["seller"])
+    auth.login(other.email)
+    assert client.get(f"/admin/toko/{stand.shop.id}/rekening").status_code == 403
+    assert client.get("/admin/rekening").status_code == 403
