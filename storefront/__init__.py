@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from .ledger.views import bp as ledger
     from .media import bp as media
     from .payments.webhooks import bp as webhooks
+    from .reports.views import bp as reports
     from .seller import (
         imports_views,  # noqa: F401 (adds the import routes to the seller blueprint)
     )
@@ -90,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(till)
     app.register_blueprint(cooperatives)
     app.register_blueprint(ledger)
+    app.register_blueprint(reports)
 
 
 def register_errorhandlers(app: Flask) -> None:
