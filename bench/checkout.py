@@ -269,15 +269,16 @@ class Connection:
     async def request(self, method: str, path: str, form: dict | None = None,
                       headers: dict[str, str] | None = None) -> Response:
         body = urlencode(form).encode() if form is not None else b""
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
-                 "User-Agent: gerai-bench", "Accept: text/html,*/*",
-                 "Accept-Encoding: identity", "Connection: keep-alive"]
+        # Given headers replace these defaults (gunicorn would join a repeated "Accept").
+        fields = {"User-Agent": "gerai-bench", "Accept": "text/html,*/*",
+                  "Accept-Encoding": "identity", "Connection": "keep-alive", **(headers or {})}
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines += [f"{name}: {value}" for name, value in fields.items()]
         if self.cookies:
             lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
         if form is not None:
             lines += ["Content-Type: application/x-www-form-urlencoded",
                       f"Content-Length: {len(body)}"]
-        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
         payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         for attempt in (1, 2):
             fresh = self.writer is None

@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
-from flask import Response, stream_with_context
+from flask import Response, abort, stream_with_context
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -57,3 +57,13 @@ def xlsx_response(filename: str, sheet: str, header: Sequence[str],
     book.save(out)
     return Response(out.getvalue(), headers=_disposition(filename),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def export_response(kind: str, stem: str, sheet: str, header: Sequence[str],
+                    rows: Iterable[Sequence]) -> Response:
+    """``kind`` from the URL (``.csv`` or ``.xlsx``); anything else is a 404."""
+    if kind == "csv":
+        return csv_response(f"{stem}.csv", header, rows)
+    if kind == "xlsx":
+        return xlsx_response(f"{stem}.xlsx", sheet, header, rows)
+    abort(404)

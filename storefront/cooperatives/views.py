@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..accounts.models import User
 from ..catalogue.models import Shop
-from ..exports import csv_response, xlsx_response
+from ..exports import export_response
 from ..extensions import db
 from ..htmx import render
 from ..places import KELURAHAN_BY_KECAMATAN
@@ -136,12 +136,8 @@ def export(coop: Cooperative, kind: str):
              r.channel, "penjualan" if r.kind == "sale" else "pengembalian", r.amount)
             for r in services.sales_rows(coop, limit=1_000_000, **chosen)]
     header = ("waktu", "pesanan", "anggota", "kanal", "jenis", "jumlah")
-    name = f"penjualan-{coop.slug}-{today_in_jakarta():%Y%m%d}.{kind}"
-    if kind == "csv":
-        return csv_response(name, header, rows)
-    if kind == "xlsx":
-        return xlsx_response(name, _("Penjualan"), header, rows)
-    abort(404)
+    return export_response(kind, f"penjualan-{coop.slug}-{today_in_jakarta():%Y%m%d}",
+                           _("Penjualan"), header, rows)
 
 
 @bp.post("/koperasi/<slug>/undang")

@@ -6,6 +6,7 @@ import io
 
 import segno
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..catalogue.models import Product, Shop, visible_products
 from ..extensions import db
@@ -65,8 +66,10 @@ def stand_by_code(fair: Fair, code: str) -> Stand | None:
 def stand_products(stand: Stand) -> list[Product]:
     if stand.shop_id is None:
         return []
-    return list(db.session.scalars(visible_products().where(Product.shop_id == stand.shop_id)
-                                   .order_by(Product.name)).unique())
+    return list(db.session.scalars(
+        visible_products().where(Product.shop_id == stand.shop_id)
+        .options(selectinload(Product.images), selectinload(Product.variants))
+        .order_by(Product.name)).unique())
 
 
 def qr_svg(url: str, scale: int = 6) -> str:

@@ -286,7 +286,7 @@ def visitor_basket(slug: str, code: str):
     except till.SaleRefused as refused:
         return render("exhibitions/stand.html", fair=fair, stand=stand,
                       items=till.stand_items(stand), products=services.stand_products(stand),
-                      error=refused.message, status=422)
+                      error=refused.message, status=422)  # grid not cached: a rare answer
     return redirect(url_for(".pay", token=purchase.pay_token), 303)
 
 

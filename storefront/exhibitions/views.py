@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from jinja2_fragments.flask import render_block
+from markupsafe import Markup
 from sqlalchemy import select
 
+from .. import fragments
 from ..admin.views import office_required
 from ..catalogue.models import Shop
-from ..exports import csv_response, xlsx_response
+from ..exports import export_response
 from ..extensions import db
 from ..htmx import render, wants_fragment
 from ..timeutil import today_in_jakarta
@@ -120,8 +131,14 @@ def stand_page(slug: str, code: str):
     stand = _stand(fair, code)
     if stand.shop is None or not stand.shop.verified:
         abort(404)
+    # The product cards are the same for every visitor: rendered once per catalogue version.
+    grid = fragments.get("stand-products")
+    if grid is None:
+        grid = render_block("exhibitions/stand.html", "products",
+                            products=services.stand_products(stand))
+        fragments.put("stand-products", grid, current_app.config["FRAGMENT_CACHE_SECONDS"])
     return render("exhibitions/stand.html", fair=fair, stand=stand, items=stand_items(stand),
-                  products=services.stand_products(stand))
+                  grid=Markup(grid))
 
 
 # --- the organizer's live view of a fair ---------------------------------------------------
@@ -148,13 +165,9 @@ def dashboard(slug: str):
 @office_required
 def export(slug: str, kind: str):
     fair = _fair(slug)
-    name = f"penjualan-{fair.slug}-{today_in_jakarta():%Y%m%d}.{kind}"
-    rows = dashboard_data.export_rows(fair)
-    if kind == "csv":
-        return csv_response(name, dashboard_data.EXPORT_COLUMNS, rows)
-    if kind == "xlsx":
-        return xlsx_response(name, _("Penjualan"), dashboard_data.EXPORT_COLUMNS, rows)
-    abort(404)
+    return export_response(kind, f"penjualan-{fair.slug}-{today_in_jakarta():%Y%m%d}",
+                           _("Penjualan"), dashboard_data.EXPORT_COLUMNS,
+                           dashboard_data.export_rows(fair))
 
 
 @bp.get("/<slug>/rekap")

@@ -13,7 +13,7 @@ from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
-from ..exports import csv_response, xlsx_response
+from ..exports import export_response
 from ..forms import GeraiQueryForm
 from ..htmx import render
 from ..timeutil import today_in_jakarta
@@ -83,12 +83,8 @@ def export(kind: str):
     header = (report.by, "penjualan_bersih", "transaksi", "persen")
     rows = [(r.label, r.total, r.count, round(r.share, 2)) for r in report.rows]
     rows.append(("TOTAL", report.total, report.count, 100 if report.total else 0))
-    name = f"laporan-{report.by}-{report.start:%Y%m%d}-{report.end:%Y%m%d}.{kind}"
-    if kind == "csv":
-        return csv_response(name, header, rows)
-    if kind == "xlsx":
-        return xlsx_response(name, _("Laporan"), header, rows)
-    abort(404)
+    return export_response(kind, f"laporan-{report.by}-{report.start:%Y%m%d}-{report.end:%Y%m%d}",
+                           _("Laporan"), header, rows)
 
 
 @bp.get("/cakupan")
