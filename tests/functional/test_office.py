@@ -18,7 +18,7 @@ from storefront.indexing.models import SearchOutbox
 from storefront.ledger.models import AuditEntry
 from storefront.timeutil import utcnow
 from tests.factories import CategoryFactory, ProductFactory, ShopFactory, UserFactory
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, sync_search
 
 EMAILS = {"admin": "admin@dinas.id", "organizer": "panitia@dinas.id",
           "observer": "auditor@bpk.id", "seller": "penjual@contoh.id",
@@ -326,6 +326,23 @@ def test_the_log_exports_what_is_filtered(client, login, log):
     assert client.get("/admin/audit.pdf").status_code == 404
 
 
+def test_what_the_office_did_today_is_in_the_export(client, login, people):
+    shop = ShopFactory(status="pending")
+    login("admin")
+    post(client, f"/admin/verifikasi/{shop.id}/setujui", {}, "/admin/verifikasi")
+    post(client, "/admin/kategori", {"name": "Batik"}, "/admin/kategori")
+    post(client, f"/admin/pengguna/{people['shopper'].id}/peran", {"role": "observer"}, "/admin/pengguna")
+    post(client, "/pameran/baru", {"name": "Pameran Kota", "venue": "Alun-alun", "starts_on": "2026-08-17",
+                                   "ends_on": "2026-08-17", "opens_at": "08:00", "closes_at": "17:00"},
+         "/pameran/baru")
+    rows = list(csv.reader(io.StringIO(text(client.get("/admin/audit.csv")).lstrip("\ufeff"))))
+    assert [row[2] for row in rows[1:]] == ["fair.create", "user.role_grant", "category.create",
+                                            "shop.verify"]  # newest first
+    assert {row[1] for row in rows[1:]} == {EMAILS["admin"]}
+    page = text(client.get("/admin/audit"))
+    assert "Toko diverifikasi" in page and "Peran diberikan" in page and "Pameran Kota" in page
+
+
 def test_the_log_cannot_be_changed_through_the_app(client, login, log):
     login("admin")
     entry = entries()[0]
@@ -393,7 +410,7 @@ def test_bad_category_input_is_explained(client, login, tree, data, message):
 
 def test_rename_keeps_the_slug_and_the_catalogue_shows_it_at_once(client, login, tree):
     minuman = tree[1]
-    ProductFactory(category=minuman)
+    ProductFactory(category=minuman, name="Es Kelapa Muda")
     assert "Minuman" in text(client.get("/"))  # cached per catalogue version
     login("organizer")
     response = post(client, f"/admin/kategori/{minuman.id}/nama", {"name": "Minuman Segar"},
@@ -402,6 +419,8 @@ def test_rename_keeps_the_slug_and_the_catalogue_shows_it_at_once(client, login,
     db.session.refresh(minuman)
     assert (minuman.name, minuman.slug) == ("Minuman Segar", "minuman")
     assert "Minuman Segar" in text(client.get("/"))
+    sync_search()  # the products of a renamed category are found by its new name
+    assert "Es Kelapa Muda" in text(client.get("/katalog?q=segar"))
     (renamed,) = entries("category.rename")
     assert renamed.before["name"] == "Minuman" and renamed.after["name"] == "Minuman Segar"
     taken = post(client, f"/admin/kategori/{minuman.id}/nama", {"name": "Makanan"}, "/admin/kategori")
