@@ -9,16 +9,15 @@ from ..exports import csv_response, xlsx_response
 from ..htmx import render
 from ..timeutil import today_in_jakarta
 from . import services
-from .forms import ACTION_LABELS, AuditFilterForm
+from .forms import ACTION_LABELS, OBJECT_LABELS, AuditFilterForm
 from .views import bp, reader_required
 
 PAGE_SIZE = 50
-OBJECT_TYPES = ("shop", "fair", "stand", "category", "user")
 
 
 def _filters() -> tuple[AuditFilterForm, services.AuditFilter | None]:
     """The filters from the query string, or None with the form's errors to show."""
-    actions, object_types = services.audit_choices(ACTION_LABELS, OBJECT_TYPES)
+    actions, object_types = services.audit_choices(ACTION_LABELS, OBJECT_LABELS)
     form = AuditFilterForm(request.args, actions=actions, object_types=object_types)
     if not form.validate():
         return form, None
@@ -46,7 +45,8 @@ def audit():
 def _log(form, entries, total: int, page: int, status: int = 200):
     filters = {k: v for k, v in request.args.items() if k in form.data and v}  # for links
     return render("admin/audit.html", form=form, entries=entries, total=total, filters=filters,
-                  page_number=page, page_size=PAGE_SIZE, labels=ACTION_LABELS, status=status)
+                  page_number=page, page_size=PAGE_SIZE, labels=ACTION_LABELS,
+                  object_labels=OBJECT_LABELS, invalid=status == 422, status=status)
 
 
 @bp.get("/audit.<kind>")

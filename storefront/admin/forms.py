@@ -37,6 +37,18 @@ ACTION_LABELS = {
     "cooperative.create": _l("Koperasi dibuat"),
 }
 
+OBJECT_LABELS = {
+    "shop": _l("Toko"),
+    "fair": _l("Pameran"),
+    "stand": _l("Stan"),
+    "category": _l("Kategori"),
+    "user": _l("Pengguna"),
+    "order": _l("Pesanan"),
+    "payout": _l("Pembayaran ke toko"),
+    "cooperative": _l("Koperasi"),
+    "membership": _l("Keanggotaan koperasi"),
+}
+
 
 class AuditFilterForm(GeraiQueryForm):
     """The log's filters, read from the query string (so a filtered view can be shared)."""
@@ -52,7 +64,7 @@ class AuditFilterForm(GeraiQueryForm):
         self.aksi.choices = [SelectChoice("", _l("Semua aksi"))] + [
             SelectChoice(a, ACTION_LABELS.get(a, a)) for a in actions]
         self.objek.choices = [SelectChoice("", _l("Semua jenis"))] + [
-            SelectChoice(t, t) for t in object_types]
+            SelectChoice(t, OBJECT_LABELS.get(t, t)) for t in object_types]
 
     def validate_sampai(self, field):
         if self.dari.data and field.data and field.data < self.dari.data:
