@@ -59,8 +59,9 @@ def office_context():
             "is_admin": current_user.has_role("admin")}
 
 
-def _shop(shop_id: int) -> Shop:
-    return db.session.get(Shop, shop_id) or abort(404)
+def _shop_to_decide(shop_id: int) -> Shop:
+    # Locked until the decision commits: a second officer waits, then sees it decided (409).
+    return db.session.get(Shop, shop_id, with_for_update=True) or abort(404)
 
 
 def _queue(form: RejectForm, status: int = 200, **context):
@@ -94,7 +95,7 @@ def _still_pending(shop: Shop):
 @bp.post("/verifikasi/<int:shop_id>/setujui")
 @office_required
 def approve(shop_id: int):
-    shop = _shop(shop_id)
+    shop = _shop_to_decide(shop_id)
     if (conflict := _still_pending(shop)) is not None:
         return conflict
     seller.verify_shop(shop, actor=current_user)
@@ -105,7 +106,7 @@ def approve(shop_id: int):
 @bp.post("/verifikasi/<int:shop_id>/tolak")
 @office_required
 def reject(shop_id: int):
-    shop = _shop(shop_id)
+    shop = _shop_to_decide(shop_id)
     if (conflict := _still_pending(shop)) is not None:
         return conflict
     form = RejectForm()
