@@ -1,4 +1,11 @@
-"""The city office's shop verification (the full office screens come with the city-office work)."""
+"""The city office: shop verification, search status, and (in the modules imported at the
+bottom) the audit log, categories and roles.
+
+Who may do what: the office (admin, organizer) changes things; the observer role
+(auditors, other agencies) only reads. Pages that only read take ``reader_required``;
+every route that changes something takes ``office_required`` (or ``admin_required``),
+so an observer who posts to it directly gets a 403, whatever the page showed.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,11 @@ import click
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from ..catalogue.models import Shop
+from ..catalogue.models import Product, Shop
 from ..extensions import db
 from ..htmx import render
 from ..indexing import services as indexing
@@ -20,34 +28,77 @@ from ..seller.forms import RejectForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-
-def office_required(view):
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if not current_user.has_role("admin", "organizer"):
-            abort(403)
-        return view(*args, **kwargs)
-    return wrapper
+OFFICE = ("admin", "organizer")
+READERS = (*OFFICE, "observer")
+SHOP_STATUS = {"pending": _l("menunggu"), "verified": _l("terverifikasi"), "rejected": _l("ditolak")}
 
 
-def _shop(shop_id: int) -> Shop:
-    return db.session.get(Shop, shop_id) or abort(404)
+def roles_required(*roles: str):
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+office_required = roles_required(*OFFICE)  # changes things: verification, fairs, categories
+reader_required = roles_required(*READERS)  # only reads: observers too
+admin_required = roles_required("admin")  # roles
+
+
+@bp.context_processor
+def office_context():
+    """What the office pages need to know: whether to show forms that change things."""
+    if not current_user.is_authenticated:
+        return {}
+    return {"can_change": current_user.has_role(*OFFICE),
+            "is_admin": current_user.has_role("admin")}
+
+
+def _shop_to_decide(shop_id: int) -> Shop:
+    # Locked until the decision commits: a second officer waits, then sees it decided (409).
+    return db.session.get(Shop, shop_id, with_for_update=True) or abort(404)
+
+
+def _queue(form: RejectForm, status: int = 200, **context):
+    """The queue: shops waiting (re-submissions marked), and rejected ones waiting for their seller."""
+    pending = db.session.scalars(select(Shop).where(Shop.status == "pending")
+                                 .order_by(Shop.submitted_at, Shop.id)).all()
+    rejected = db.session.scalars(select(Shop).where(Shop.status == "rejected")
+                                  .order_by(Shop.submitted_at.desc()).limit(50)).all()
+    counts = dict(db.session.execute(
+        select(Product.shop_id, func.count(Product.id))
+        .where(Product.shop_id.in_([s.id for s in pending])).group_by(Product.shop_id)).all())
+    return render("admin/verification.html", shops=pending, rejected=rejected,
+                  product_counts=counts, form=form, status=status, **context)
 
 
 @bp.get("/verifikasi")
-@office_required
+@reader_required
 def verification():
-    pending = db.session.scalars(select(Shop).where(Shop.status == "pending")
-                                 .order_by(Shop.submitted_at)).all()
-    return render("admin/verification.html", shops=pending, form=RejectForm(formdata=None))
+    return _queue(RejectForm(formdata=None))
+
+
+def _still_pending(shop: Shop):
+    """Two officers on one shop, or a page left open: decide only what is still waiting."""
+    if shop.status == "pending":
+        return None
+    message = _("%(shop)s sudah diputuskan (status: %(status)s); muat ulang antrean.",
+                shop=shop.name, status=SHOP_STATUS[shop.status])
+    return _queue(RejectForm(formdata=None), status=409, conflict=message)
 
 
 @bp.post("/verifikasi/<int:shop_id>/setujui")
 @office_required
 def approve(shop_id: int):
-    shop = _shop(shop_id)
-    seller.verify_shop(shop)
+    shop = _shop_to_decide(shop_id)
+    if (conflict := _still_pending(shop)) is not None:
+        return conflict
+    seller.verify_shop(shop, actor=current_user)
     flash(_("%(shop)s sudah diverifikasi dan tampil di katalog.", shop=shop.name))
     return redirect(url_for(".verification"), 303)
 
@@ -55,19 +106,19 @@ def approve(shop_id: int):
 @bp.post("/verifikasi/<int:shop_id>/tolak")
 @office_required
 def reject(shop_id: int):
-    shop = _shop(shop_id)
+    shop = _shop_to_decide(shop_id)
+    if (conflict := _still_pending(shop)) is not None:
+        return conflict
     form = RejectForm()
     if not form.validate_on_submit():
-        pending = db.session.scalars(select(Shop).where(Shop.status == "pending")).all()
-        return render("admin/verification.html", shops=pending, form=form, rejecting=shop.id,
-                      status=422)
-    seller.reject_shop(shop, form.reason.data.strip())
+        return _queue(form, status=422, rejecting=shop.id)
+    seller.reject_shop(shop, form.reason.data.strip(), actor=current_user)
     flash(_("%(shop)s ditolak; penjual melihat alasannya.", shop=shop.name))
     return redirect(url_for(".verification"), 303)
 
 
 @bp.get("/pencarian")
-@office_required
+@reader_required
 def search_status():
     """How far the search index lags the catalogue, and why changes fail to reach it."""
     return render("admin/search.html", outbox=indexing.outbox_status())
@@ -90,9 +141,15 @@ def shop_verify(slug: str, reason: str | None):
     shop = db.session.scalar(select(Shop).where(Shop.slug == slug))
     if shop is None:
         raise click.ClickException(f"Tidak ada toko dengan slug {slug!r}.")
+    # No signed-in person on the command line: the entry says where it came from.
     if reason:
-        seller.reject_shop(shop, reason)
+        seller.reject_shop(shop, reason, note="flask shop-verify")
         click.echo(f"{shop.name}: ditolak.")
     else:
-        seller.verify_shop(shop)
+        seller.verify_shop(shop, note="flask shop-verify")
         click.echo(f"{shop.name}: terverifikasi.")
+
+
+# The other office pages add their routes to this blueprint; imported last because they
+# take bp and the decorators from here.
+from . import audit_views, category_views, user_views  # noqa: E402, F401

@@ -8,6 +8,7 @@ import segno
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..audit import record
 from ..catalogue.models import Product, Shop, visible_products
 from ..extensions import db
 from ..slugs import slugify
@@ -23,7 +24,7 @@ class StandCodeTaken(Exception):
         self.codes = codes
 
 
-def create_fair(name, venue, starts_on, ends_on, opens_at, closes_at) -> Fair:
+def create_fair(name, venue, starts_on, ends_on, opens_at, closes_at, actor=None) -> Fair:
     base, slug, n = slugify(name, 140), slugify(name, 140), 1
     while db.session.scalar(select(Fair.id).where(Fair.slug == slug)):
         n += 1
@@ -31,6 +32,11 @@ def create_fair(name, venue, starts_on, ends_on, opens_at, closes_at) -> Fair:
     fair = Fair(name=name, slug=slug, venue=venue, starts_on=starts_on, ends_on=ends_on,
                 opens_at=opens_at, closes_at=closes_at)
     db.session.add(fair)
+    db.session.flush()  # the audit entry names the fair by its id
+    record(actor, "fair.create", fair, after={
+        "name": name, "slug": slug, "venue": venue, "starts_on": starts_on.isoformat(),
+        "ends_on": ends_on.isoformat(), "opens_at": opens_at.isoformat(),
+        "closes_at": closes_at.isoformat()})
     db.session.commit()
     return fair
 
@@ -41,7 +47,8 @@ def stand_codes(zone: str, first: int, count: int) -> list[str]:
     return [f"{zone}-{n:0{width}d}" for n in range(first, first + count)]
 
 
-def add_stands(fair: Fair, zone: str, first: int, count: int, notes: str = "") -> list[Stand]:
+def add_stands(fair: Fair, zone: str, first: int, count: int, notes: str = "",
+               actor=None) -> list[Stand]:
     """Lay out a row of stands in one step; all or none if a code is taken."""
     codes = stand_codes(zone, first, count)
     taken = db.session.scalars(select(Stand.code).where(Stand.fair_id == fair.id,
@@ -50,12 +57,17 @@ def add_stands(fair: Fair, zone: str, first: int, count: int, notes: str = "") -
         raise StandCodeTaken(sorted(taken))
     stands = [Stand(fair=fair, code=code, zone=zone, notes=notes) for code in codes]
     db.session.add_all(stands)
+    record(actor, "fair.add_stands", fair, after={"zone": zone, "count": count,
+                                                  "first": codes[0], "last": codes[-1]})
     db.session.commit()
     return stands
 
 
-def assign(stand: Stand, shop: Shop | None) -> None:
+def assign(stand: Stand, shop: Shop | None, actor=None) -> None:
+    before = {"shop_id": stand.shop_id, "shop": stand.shop.slug if stand.shop else None}
     stand.shop = shop
+    record(actor, "stand.assign", stand, before=before, note=f"{stand.fair.slug} {stand.code}",
+           after={"shop_id": shop.id if shop else None, "shop": shop.slug if shop else None})
     db.session.commit()
 
 

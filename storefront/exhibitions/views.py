@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 from sqlalchemy import select
@@ -57,7 +58,7 @@ def new_fair():
     if form.validate_on_submit():
         fair = services.create_fair(form.name.data.strip(), form.venue.data.strip(),
                                     form.starts_on.data, form.ends_on.data,
-                                    form.opens_at.data, form.closes_at.data)
+                                    form.opens_at.data, form.closes_at.data, actor=current_user)
         flash(_("Pameran dibuat. Sekarang susun stannya."))
         return redirect(url_for(".fair", slug=fair.slug), 303)
     return render("exhibitions/fair_form.html", form=form,
@@ -85,7 +86,7 @@ def add_stands(slug: str):
         return _fair_page(fair, form, 422)
     try:
         made = services.add_stands(fair, form.zone.data.upper(), form.first.data or 1,
-                                   form.count.data, form.notes.data or "")
+                                   form.count.data, form.notes.data or "", actor=current_user)
     except services.StandCodeTaken as taken:
         form.zone.errors = [_("Kode stan sudah ada: %(codes)s.", codes=", ".join(taken.codes[:5]))]
         return _fair_page(fair, form, 409)
@@ -105,7 +106,7 @@ def assign(slug: str, code: str):
         shop = db.session.get(Shop, int(shop_id)) if shop_id.isdigit() else None
         if shop is None or not shop.verified:
             abort(422)
-    services.assign(stand, shop)
+    services.assign(stand, shop, actor=current_user)
     if request.headers.get("HX-Request") == "true":
         return render("exhibitions/fair.html", blocks={f"stan-{stand.id}": "stand_row"},
                       fair=fair, stand=stand, shops=db.session.scalars(

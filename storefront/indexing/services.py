@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from itertools import chain
 
 from flask import Flask, current_app
-from sqlalchemy import delete, event, insert, literal, or_, select, update
+from sqlalchemy import delete, event, insert, inspect, literal, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from search import EmbeddedBackend, ProductDocument, SearchBackend
@@ -78,7 +78,7 @@ def _enqueue_changes(session: Session, _context) -> None:
             product_ids.add(obj.id)
         elif isinstance(obj, Shop) and obj.id is not None:
             shop_ids.add(obj.id)
-        elif isinstance(obj, Category) and obj.id is not None:
+        elif isinstance(obj, Category) and obj.id is not None and _indexed(obj, session):
             category_ids.add(obj.id)
     if not (product_ids or shop_ids or category_ids):
         return
@@ -104,6 +104,15 @@ def _enqueue_changes(session: Session, _context) -> None:
             insert(table).from_select(
                 ["product_id", "enqueued_at", "available_at", "attempts"], affected)
         )
+
+
+def _indexed(category: Category, session: Session) -> bool:
+    """Whether a category change reaches product documents: a new place in the menu
+    (position) does not, and must not re-index every product of a top category."""
+    if category not in session.dirty:
+        return True
+    state = inspect(category)
+    return any(state.attrs[name].history.has_changes() for name in ("name", "slug", "parent_id", "parent"))
 
 
 # --- documents -----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+from ..audit import record
 from ..catalogue.models import (
     LOW_STOCK,
     MAX_PHOTOS,
@@ -87,16 +88,24 @@ def update_shop(shop: Shop, details: dict, logo: StoredPicture | None = None) ->
     return shop
 
 
-def verify_shop(shop: Shop) -> None:
+def _verification(shop: Shop) -> dict:
+    return {"status": shop.status, "rejection_reason": shop.rejection_reason}
+
+
+def verify_shop(shop: Shop, actor=None, note: str = "") -> None:
+    before = _verification(shop)
     shop.status = "verified"
     shop.rejection_reason = None
     shop.verified_at = utcnow()
+    record(actor, "shop.verify", shop, before=before, after=_verification(shop), note=note)
     db.session.commit()
 
 
-def reject_shop(shop: Shop, reason: str) -> None:
+def reject_shop(shop: Shop, reason: str, actor=None, note: str = "") -> None:
+    before = _verification(shop)
     shop.status = "rejected"
     shop.rejection_reason = reason
+    record(actor, "shop.reject", shop, before=before, after=_verification(shop), note=note)
     db.session.commit()
 
 

@@ -104,8 +104,10 @@ def edit_shop():
     if form.validate_on_submit():
         logo = _picture_from(form.logo.data, form.logo)
         if logo is not False:
+            resubmitted = g.shop.status == "rejected"
             services.update_shop(g.shop, form.details(), logo)
-            flash(_("Data toko disimpan."))
+            flash(_("Data toko disimpan dan diajukan ulang ke Dinas untuk diverifikasi.")
+                  if resubmitted else _("Data toko disimpan."))
             return redirect(url_for(".edit_shop"))
     if form.is_submitted():
         status = 422
