@@ -15,7 +15,7 @@ from ..accounts.models import User
 from ..catalogue.models import Shop
 from ..exports import export_response
 from ..extensions import db
-from ..htmx import render
+from ..htmx import render, wants_fragment
 from ..places import KELURAHAN_BY_KECAMATAN
 from ..seller.services import shop_of
 from ..timeutil import jakarta_day_start, today_in_jakarta
@@ -119,6 +119,8 @@ def _month_chart(monthly) -> list[tuple[str, int]]:
 @manager_or_reader
 def live(coop: Cooperative):
     """The live list asks every few seconds for sales newer than the newest it shows."""
+    if not wants_fragment():
+        return redirect(url_for(".home", slug=coop.slug))  # opened by hand: the whole page
     after = request.args.get("setelah", "0")
     after = int(after) if after.isdigit() else 0
     rows = services.sales_rows(coop, after=after)
