@@ -17,6 +17,7 @@ from sqlalchemy import insert, select
 from ..accounts.models import User, UserRole, new_session_token
 from ..accounts.passwords import hash_password
 from ..catalogue.models import Category, Product, ProductImage, Shop
+from ..cooperatives.models import Cooperative, Membership
 from ..exhibitions.models import Fair, Stand, StandItem
 from ..exhibitions.services import stand_codes
 from ..extensions import db
@@ -186,7 +187,24 @@ def seed(products: int = 640, shops: int | None = None,
         if progress:
             progress(batch)
     _fair()
+    _cooperative()
     return {"shops": shop_count, "products": made}
+
+
+def _cooperative() -> None:
+    """One cooperative, managed by the demo manager, with a few verified shops as members."""
+    manager = db.session.scalar(select(User).where(User.email == "koperasi@gerai.test"))
+    coop = Cooperative(name="Koperasi UMKM Cipondoh Maju", slug="koperasi-umkm-cipondoh-maju",
+                       legal_number="AHU-0012026.AH.01.26", kecamatan="Cipondoh",
+                       kelurahan="Ketapang", managers=[manager])
+    db.session.add(coop)
+    db.session.flush()
+    members = db.session.scalars(select(Shop.id).where(Shop.verified).order_by(Shop.id)
+                                 .limit(6)).all()
+    joined = utcnow() - timedelta(days=30)
+    db.session.add_all(Membership(cooperative_id=coop.id, shop_id=shop_id, status="active",
+                                  joined_at=joined, created_at=joined) for shop_id in members)
+    db.session.commit()
 
 
 def _fair() -> None:

@@ -3,6 +3,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..money import format_rupiah
 from . import services
 from .models import LedgerEntry
 
@@ -18,4 +19,4 @@ def ledger_check():
         click.echo(f"  ✗ {problem}", err=True)
     if problems:
         raise click.ClickException(f"buku besar TIDAK seimbang: {len(problems)} masalah")
-    click.echo(f"buku besar seimbang: {entries} entri, saldo semua toko Rp{total:,}".replace(",", "."))
+    click.echo(f"buku besar seimbang: {entries} entri, saldo semua toko {format_rupiah(int(total))}")
