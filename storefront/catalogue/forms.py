@@ -54,6 +54,8 @@ class CatalogueForm(GeraiQueryForm):
     urut = SelectField(_l("Urutkan"), choices=SORT_CHOICES, default="relevan",
                        validators=[Optional()])
     hal = StringField(_l("Halaman"), validators=[Optional()])
+    # A fair stand ("<fair slug>/<stand code>"): its products only, from the stand page.
+    stan = StringField(_l("Stan pameran"), validators=[Optional(), Length(max=180)])
 
     def validate_min(self, field):
         field.parsed = _rupiah_or_none(field.data)
@@ -102,11 +104,13 @@ class CatalogueForm(GeraiQueryForm):
             in_stock=True if self.clean("stok") else None,
             price_min=low,
             price_max=high,
+            stand_codes=(self.clean("stan"),) if self.clean("stan") else (),
             sort=SORT_TO_ENGINE.get(self.clean("urut") or "relevan", "relevance"),
             offset=(self.page - 1) * PAGE_SIZE,
             limit=PAGE_SIZE,
         )
 
     def active_filters(self) -> dict[str, str]:
-        names = ("q", "kategori", "kecamatan", "jenis", "harga", "min", "max", "stok", "urut")
+        names = ("q", "kategori", "kecamatan", "jenis", "harga", "min", "max", "stok", "urut",
+                 "stan")
         return {n: str(self.clean(n)) for n in names if self.clean(n)}

@@ -76,6 +76,13 @@ def database_search(query: SearchQuery) -> CataloguePage:
         statement = statement.where(Shop.type == query.shop_type)
     if query.shop_id:
         statement = statement.where(Product.shop_id == query.shop_id)
+    if query.stand_codes:
+        from ..exhibitions.models import Fair, Stand, StandItem
+
+        on_stands = (select(StandItem.product_id).join(Stand, Stand.id == StandItem.stand_id)
+                     .join(Fair, Fair.id == Stand.fair_id)
+                     .where((Fair.slug + "/" + Stand.code).in_(query.stand_codes)))
+        statement = statement.where(Product.id.in_(on_stands))
     if query.in_stock:
         statement = statement.where(Product.stock > 0)
     if query.price_min is not None:

@@ -83,12 +83,15 @@ def _sale_lines(stand: Stand, form) -> list[till.SaleLine]:
     return lines
 
 
-def _till_context(fair: Fair, stand: Stand, **extra) -> dict:
-    since = today_start()
-    context = {"fair": fair, "stand": stand, "items": till.stand_items(stand),
-               "sales": till.recent_sales(stand, since),
-               "waiting": till.waiting_handover(stand),
-               "totals": till.totals_by_method(stand, since), "errors": {}, "key": till_key()}
+def _till_context(fair: Fair, stand: Stand, parts=("register", "sales"), **extra) -> dict:
+    """What the stand screen shows; a polled block asks only for its own part."""
+    context = {"fair": fair, "stand": stand, "errors": {}, "key": till_key()}
+    if "register" in parts:
+        context["items"] = till.stand_items(stand)
+    if "sales" in parts:
+        since = today_start()
+        context.update(sales=till.recent_sales(stand, since), waiting=till.waiting_handover(stand),
+                       totals=till.totals_by_method(stand, since))
     context.update(extra)
     return context
 
@@ -177,7 +180,8 @@ def charge(slug: str, code: str, charge: str):
     if purchase.status == "pending":
         context["qr"] = services.qr_svg(_pay_url(purchase), scale=5)
     response = render("exhibitions/till.html", blocks={"tagihan": "charge_panel"},
-                      **_till_context(fair, stand, **context))
+                      **_till_context(fair, stand, parts=() if wants_fragment() else
+                                      ("register", "sales"), **context))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -197,7 +201,8 @@ def cancel_charge(slug: str, code: str, charge: str):
 def sales(slug: str, code: str):
     fair, stand = _keeper_stand(slug, code)
     return render("exhibitions/till.html", blocks={"penjualan": "sales"},
-                  **_till_context(fair, stand))
+                  **_till_context(fair, stand, parts=("sales",) if wants_fragment() else
+                                  ("register", "sales")))
 
 
 @bp.route("/pameran/<slug>/<code>/kasir/penjualan/<order>/batal", methods=["GET", "POST"])

@@ -22,8 +22,9 @@ from search import EmbeddedBackend, ProductDocument, SearchBackend
 
 from .. import fragments
 from ..catalogue.models import Category, Product, Shop
+from ..exhibitions.models import Fair, Stand, StandItem
 from ..extensions import db
-from ..timeutil import utcnow
+from ..timeutil import today_in_jakarta, utcnow
 from .models import SearchOutbox
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ def _enqueue_changes(session: Session, _context) -> None:
             shop_ids.add(obj.id)
         elif isinstance(obj, Category) and obj.id is not None and _indexed(obj, session):
             category_ids.add(obj.id)
+        elif isinstance(obj, StandItem):
+            product_ids.add(obj.product_id)  # on a stand (or off it): its stand codes change
     if not (product_ids or shop_ids or category_ids):
         return
     connection = session.connection()
@@ -117,7 +120,20 @@ def _indexed(category: Category, session: Session) -> bool:
 
 # --- documents -----------------------------------------------------------------------
 
-def document_for(product: Product) -> ProductDocument:
+def stand_codes_of(product_ids) -> dict[int, tuple[str, ...]]:
+    """"<fair slug>/<stand code>" of every stand at a fair not yet over that sells each product."""
+    codes: dict[int, list[str]] = {}
+    if product_ids:
+        rows = db.session.execute(
+            select(StandItem.product_id, Fair.slug, Stand.code)
+            .join(Stand, Stand.id == StandItem.stand_id).join(Fair, Fair.id == Stand.fair_id)
+            .where(StandItem.product_id.in_(product_ids), Fair.ends_on >= today_in_jakarta()))
+        for product_id, fair, code in rows:
+            codes.setdefault(product_id, []).append(f"{fair}/{code}")
+    return {pid: tuple(sorted(set(found))) for pid, found in codes.items()}
+
+
+def document_for(product: Product, stand_codes: tuple[str, ...] = ()) -> ProductDocument:
     shop, category = product.shop, product.category
     path = category.path
     return ProductDocument(
@@ -134,6 +150,7 @@ def document_for(product: Product) -> ProductDocument:
         price=product.price,
         in_stock=product.stock > 0,
         created_at=int(product.created_at.timestamp()),
+        stand_codes=stand_codes,
     )
 
 
@@ -168,7 +185,8 @@ def apply_outbox(limit: int = BATCH) -> int:
     row_ids = [r.id for r in rows]
     product_ids = {r.product_id for r in rows}
     products = {p.id: p for p in _load(product_ids)}
-    visible = [document_for(p) for p in products.values() if p.is_visible]
+    stands = stand_codes_of(list(products))
+    visible = [document_for(p, stands.get(p.id, ())) for p in products.values() if p.is_visible]
     gone = [pid for pid in product_ids if pid not in products or not products[pid].is_visible]
     try:
         index = backend()
@@ -220,7 +238,8 @@ def visible_document_batches(batch: int = 2000) -> Iterator[list[ProductDocument
         )
         if not products:
             return
-        yield [document_for(p) for p in products]
+        stands = stand_codes_of([p.id for p in products])
+        yield [document_for(p, stands.get(p.id, ())) for p in products]
         last_id = products[-1].id
         db.session.expunge_all()  # keep memory flat over 100k products
 

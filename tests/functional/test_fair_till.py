@@ -270,3 +270,15 @@ def test_keeper_chooses_goods_and_fair_stock(keeper, stand):
                            "csrf_token": csrf_token(keeper, url)})
     chosen = items(stand)
     assert list(chosen) == ["Keripik Tempe"] and chosen["Keripik Tempe"].fair_stock == 20
+
+
+def test_the_catalogue_searches_one_stands_products(app, client, stand):
+    from tests.helpers import sync_search
+
+    elsewhere = ProductFactory(shop=stand["stand"].shop, name="Keripik Singkong Balado",
+                               price=12_000)
+    sync_search()
+    on_stand = client.get("/katalog?q=keripik&stan=pameran-situ/A-01").get_data(as_text=True)
+    assert stand["keripik"].slug in on_stand and elsewhere.slug not in on_stand
+    assert elsewhere.slug in client.get("/katalog?q=keripik").get_data(as_text=True)
+    assert "stan=pameran-situ/A-01" in client.get(stand["url"]).get_data(as_text=True)
