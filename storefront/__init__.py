@@ -23,7 +23,19 @@ def create_app(config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     mount_sandbox_gateway(app)
+    trust_proxies(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies (TLS, load balancer), read the client's
+    address, scheme and host from their X-Forwarded-* headers: rate limits count real
+    visitors, and same-site checks see the host the browser saw."""
+    count = app.config.get("TRUSTED_PROXIES", 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def mount_sandbox_gateway(app: Flask) -> None:

@@ -112,4 +112,6 @@ def from_environment() -> dict:
         "ARGON2_MEMORY_COST": 64 * 1024,
         "ARGON2_PARALLELISM": 2,
         "HSTS": production,
+        # How many reverse proxies stand in front (their X-Forwarded-* headers are trusted).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
     }

@@ -32,8 +32,9 @@ def error_page(status: int, detail: str | None = None):
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
+        # 403: the request is refused as not the user's own, whatever the form said.
         return error_page(
-            400, str(_l("Sesi formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu kirim lagi.")))
+            403, str(_l("Sesi formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu kirim lagi.")))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

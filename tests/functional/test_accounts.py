@@ -130,7 +130,7 @@ def test_forms_without_csrf_token_are_refused(client, app, path):
     app.config["WTF_CSRF_ENABLED"] = True
     response = client.post(path, data={"email": "budi@contoh.id", "password": TEST_PASSWORD,
                                        "bahasa": "en"})
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert "Sesi formulir kedaluwarsa" in response.get_data(as_text=True)
 
 

@@ -480,9 +480,9 @@ def test_anonymous_visitors_are_sent_to_log_in(client, app, url):
 def test_upload_and_confirm_need_the_csrf_token(client, seller):
     response = client.post("/penjual/produk/impor", content_type="multipart/form-data",
                            data={"file": (io.BytesIO(csv_bytes(GOOD)), "katalog.csv")})
-    assert response.status_code == 400
+    assert response.status_code == 403
     job_id = uploaded_job(client, csv_bytes(GOOD))
-    assert client.post(f"/penjual/produk/impor/{job_id}/jalankan").status_code == 400
+    assert client.post(f"/penjual/produk/impor/{job_id}/jalankan").status_code == 403
     assert count(Product) == 0
 
 
