@@ -105,6 +105,7 @@ def from_environment() -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": not development,
+        "REMEMBER_COOKIE_NAME": "__Host-gerai-ingat" if production else "gerai-ingat",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "WTF_CSRF_SSL_STRICT": production,
         # argon2id parameters (OWASP ASVS 5 / RFC 9106 second recommendation).

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+import hashlib
+
+from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask_limiter.util import get_remote_address
 
 from search import PRICE_BANDS
 
+from ..extensions import limiter
 from ..htmx import cached_fragment, render
 from ..places import KECAMATAN
 from . import services
@@ -37,7 +41,19 @@ def _url_with(args: dict[str, str], **changes) -> str:
 CATALOGUE_BLOCKS = {"hasil": "results", "berikutnya": "more"}
 
 
+def _searcher() -> str:
+    """Search limits count per browser when it is known: a fair's visitors share one
+    address. Known means a session with a CSRF secret or a cart cookie (both random and
+    stable; the session cookie itself is re-signed on every answer)."""
+    stable = session.get("csrf_token") or request.cookies.get("keranjang")
+    if stable:  # a digest, the same in every process (Python's hash() is not)
+        return "browser:" + hashlib.sha256(stable.encode()).hexdigest()[:24]
+    return f"address:{get_remote_address()}"
+
+
 @bp.get("/katalog")
+@limiter.limit("240 per minute", key_func=_searcher)
+@limiter.limit("3000 per minute")
 def catalogue():
     if cached := cached_fragment(CATALOGUE_BLOCKS):
         return cached
