@@ -443,7 +443,7 @@ class StorageUnavailable(Exception):
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """A reader never sees half a file, and a crash never leaves one under a real name:
     write to a private temporary file in the same folder, flush it to disk, rename it
     into place. The temporary file is removed on any failure."""
@@ -499,7 +499,7 @@ def store_picture(image: Image.Image, root: Path | None = None) -> StoredPicture
             path = folder / f"{key}-{width}.webp"
             if path.exists():
                 continue
-            _on_disk(_write_atomically, path, _encode_webp(current))
+            _on_disk(write_atomically, path, _encode_webp(current))
             written.append(path)
     except BaseException as error:
         # Half a picture is no picture: take back what this call wrote.
