@@ -114,6 +114,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from .admin.views import shop_verify
+    from .backups.commands import backup, restore
     from .checkout.commands import payments_reconcile
     from .demo.commands import seed_demo
     from .indexing.commands import search_reindex, search_setup, search_worker, worker
@@ -129,3 +130,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(search_worker)
     app.cli.add_command(worker)
     app.cli.add_command(ledger_check)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)

@@ -35,12 +35,15 @@ derivative actually stored.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import hashlib
 import io
 import logging
 import os
 import struct
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -417,11 +420,54 @@ def _encode_webp(image: Image.Image) -> bytes:
     return data
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """A reader never sees half a file: write aside, then rename into place."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+class StorageUnavailable(Exception):
+    """The media folder cannot take a picture now (disk full, not writable).
+
+    Nothing of the picture is left behind: no temporary file, no derivative
+    written by the failed call. ``code`` is ``disk_full`` or ``unwritable``;
+    ``message`` (lazy, for the seller) says so; the view answers 503.
+    """
+
+    def __init__(self, code: str, error: OSError | None = None):
+        super().__init__(f"{code}: {error}" if error else code)
+        self.code = code
+        if code == "disk_full":
+            self.message = _l("Penyimpanan foto sedang penuh, jadi foto belum tersimpan. "
+                              "Coba lagi nanti; kami sudah diberi tahu.")
+        else:
+            self.message = _l("Foto belum bisa disimpan karena ada gangguan di penyimpanan kami. "
+                              "Coba lagi nanti.")
+
+
+# Disk full or over quota; anything else from the file system means "cannot write here".
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """A reader never sees half a file, and a crash never leaves one under a real name:
+    write to a private temporary file in the same folder, flush it to disk, rename it
+    into place. The temporary file is removed on any failure."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the web server may read as another user
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _on_disk(operation, *args, **kwargs):
+    """Run a file-system write; the media folder failing becomes StorageUnavailable."""
+    try:
+        return operation(*args, **kwargs)
+    except OSError as error:
+        code = "disk_full" if error.errno in _FULL_ERRNOS else "unwritable"
+        raise StorageUnavailable(code, error) from error
 
 
 def store_picture(image: Image.Image, root: Path | None = None) -> StoredPicture:
@@ -430,24 +476,39 @@ def store_picture(image: Image.Image, root: Path | None = None) -> StoredPicture
     Pixels only: whatever ``image.info`` or ``image.encoderinfo`` carries
     (EXIF, ICC profile, XMP) is not written. ``width``/``height`` are those of
     the largest derivative, the biggest version of the picture that exists.
+
+    All or nothing: if the media folder refuses a write, the derivatives this
+    call wrote are removed again and :class:`StorageUnavailable` is raised.
+    Derivatives that were already there (the same picture uploaded before) stay.
     """
     root = root or media_root()
     folder = root / "p"
-    folder.mkdir(parents=True, exist_ok=True)
     if image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     key = hashlib.sha256(image.tobytes()).hexdigest()[:32]
-    # Largest first, each derivative shrunk from the one before: cheaper than
-    # resampling the full picture three times, and no visible difference.
-    current, largest = image, None
-    for width in sorted(WIDTHS, reverse=True):
-        current = current.copy()
-        current.thumbnail((width, width), Image.Resampling.LANCZOS, reducing_gap=2.0)
-        largest = largest or current.size
-        path = folder / f"{key}-{width}.webp"
-        if path.exists():
-            continue
-        _write_atomically(path, _encode_webp(current))
+    written: list[Path] = []
+    try:
+        _on_disk(folder.mkdir, parents=True, exist_ok=True)
+        # Largest first, each derivative shrunk from the one before: cheaper than
+        # resampling the full picture three times, and no visible difference.
+        current, largest = image, None
+        for width in sorted(WIDTHS, reverse=True):
+            current = current.copy()
+            current.thumbnail((width, width), Image.Resampling.LANCZOS, reducing_gap=2.0)
+            largest = largest or current.size
+            path = folder / f"{key}-{width}.webp"
+            if path.exists():
+                continue
+            _on_disk(write_atomically, path, _encode_webp(current))
+            written.append(path)
+    except BaseException as error:
+        # Half a picture is no picture: take back what this call wrote.
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        if isinstance(error, StorageUnavailable):
+            log.error("media folder %s refused picture %s: %s", folder, key, error)
+        raise
     return StoredPicture(key=key, width=largest[0], height=largest[1])
 
 

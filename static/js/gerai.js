@@ -29,3 +29,13 @@ document.addEventListener("htmx:xhr:progress", (event) => {
     bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
   }
 });
+
+// A form marked data-swap-unavailable shows our 503 answer (the page with the reason
+// next to the field, e.g. "photo storage full") instead of silently doing nothing.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const form = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if (event.detail.xhr.status === 503 && form && form.closest("[data-swap-unavailable]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});

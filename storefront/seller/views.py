@@ -18,7 +18,7 @@ from ..catalogue.services import top_categories
 from ..exhibitions.services import current_stands
 from ..extensions import db
 from ..htmx import render
-from ..media import PictureRejected, load_picture, store_picture
+from ..media import PictureRejected, StorageUnavailable, load_picture, store_picture
 from ..orders.models import Order
 from ..payments.gateway import PaymentError
 from ..places import KELURAHAN_BY_KECAMATAN
@@ -63,15 +63,24 @@ def _own_image(product: Product, image_id: int) -> ProductImage:
 
 
 def _picture_from(field, form_field) -> object | None:
-    """Decode an uploaded file; a bad one puts its reason next to the field."""
+    """Decode and store an uploaded file; a bad one (or a media folder that cannot
+    take it) puts its reason next to the field and answers False."""
     upload = field
     if not upload or not getattr(upload, "filename", ""):
         return None
     try:
         return store_picture(load_picture(upload.stream))
-    except PictureRejected as rejected:
-        form_field.errors = list(form_field.errors) + [rejected.message]
+    except (PictureRejected, StorageUnavailable) as refused:
+        form_field.errors = list(form_field.errors) + [refused.message]
+        g.storage_unavailable = isinstance(refused, StorageUnavailable)
         return False
+
+
+def _form_status(form) -> int:
+    """422 for what the user can fix; 503 when our media folder refused the picture."""
+    if g.get("storage_unavailable"):
+        return 503
+    return 422 if form.is_submitted() else 200
 
 
 # --- shop -------------------------------------------------------------------------------
@@ -84,23 +93,19 @@ def open_shop():
     form = ShopForm()
     if not form.is_submitted():
         form.owner_name.data = current_user.name
-    status = 200
     if form.validate_on_submit():
         logo = _picture_from(form.logo.data, form.logo)
         if logo is not False:
             services.open_shop(current_user, form.details(), logo)
             flash(_("Toko Anda sudah terdaftar dan menunggu verifikasi Dinas."))
             return redirect(url_for(".dashboard"))
-    if form.is_submitted():
-        status = 422
-    return render("seller/shop_form.html", form=form, shop=None, status=status)
+    return render("seller/shop_form.html", form=form, shop=None, status=_form_status(form))
 
 
 @bp.route("/toko", methods=["GET", "POST"])
 @shop_required
 def edit_shop():
     form = ShopForm(obj=g.shop)
-    status = 200
     if form.validate_on_submit():
         logo = _picture_from(form.logo.data, form.logo)
         if logo is not False:
@@ -109,9 +114,7 @@ def edit_shop():
             flash(_("Data toko disimpan dan diajukan ulang ke Dinas untuk diverifikasi.")
                   if resubmitted else _("Data toko disimpan."))
             return redirect(url_for(".edit_shop"))
-    if form.is_submitted():
-        status = 422
-    return render("seller/shop_form.html", form=form, shop=g.shop, status=status)
+    return render("seller/shop_form.html", form=form, shop=g.shop, status=_form_status(form))
 
 
 @bp.get("/kelurahan")
@@ -222,10 +225,14 @@ def edit_product(product_id: int):
     if saved:
         flash(_("Perubahan disimpan."))
         return redirect(url_for(".edit_product", product_id=product.id))
+    return _product_page(product, form, PhotoForm(formdata=None),
+                         422 if form.is_submitted() else 200)
+
+
+def _product_page(product: Product, form: ProductForm, photo_form: PhotoForm, status: int):
     return render("seller/product_form.html", form=form, product=product,
-                  photo_form=PhotoForm(formdata=None), stock_form=_stock_form(product, None),
-                  history=services.stock_history(product, 10),
-                  status=422 if form.is_submitted() else 200)
+                  photo_form=photo_form, stock_form=_stock_form(product, None),
+                  history=services.stock_history(product, 10), status=status)
 
 
 @bp.post("/produk/<int:product_id>/cepat")
@@ -290,6 +297,11 @@ def upload_photos(product_id: int):
         except services.TooManyPhotos:
             problems.append(_("Maksimal 8 foto per produk."))
             break
+        except StorageUnavailable as unavailable:
+            # Our disk, not the seller's file: say so next to the field, keep the
+            # photos already stored, and stop (the next file would fail the same way).
+            form.photos.errors = [unavailable.message, *problems]
+            return _product_page(product, _product_form(product), form, 503)
     if not files:
         problems.append(_("Pilih foto untuk diunggah."))
     for problem in problems:
