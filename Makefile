@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app storefront
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-test assets translations migrate demo bench clean test-search-server
+.PHONY: run test install install-test assets translations migrate demo bench clean test-search-server audit
 
 # The sandbox gateway is served inside Gerai, so its addresses follow HOST and PORT.
 run: install assets translations migrate demo
@@ -69,5 +69,14 @@ demo: migrate
 bench: install-test assets translations
 	$(BIN)/python bench/catalogue.py
 
+# Known vulnerabilities in the locked dependencies; pip-audit in a venv of its own so its
+# dependencies never move the app's pins.
+.venv-audit/bin/pip-audit:
+	$(PYTHON) -m venv .venv-audit
+	.venv-audit/bin/pip install --quiet pip-audit==2.10.1
+
+audit: install .venv-audit/bin/pip-audit
+	bash .ci/audit
+
 clean:
-	rm -rf $(VENV) node_modules static/vendor $(MEILI_TEST_DIR)/node_modules
+	rm -rf $(VENV) .venv-audit node_modules static/vendor $(MEILI_TEST_DIR)/node_modules
