@@ -52,6 +52,16 @@ def register(app: Flask) -> None:
     def server_error(error):
         return error_page(500)
 
+    # Registered after Flask-SQLAlchemy's, so this runs first. A request whose work was
+    # done when the database went away: its rollback fails, but there is nothing to roll
+    # back (the server already did), so the answer it has made still goes out.
+    @app.teardown_appcontext
+    def end_session(error):
+        try:
+            db.session.remove()
+        except (OperationalError, InterfaceError) as lost:
+            log.warning("database gone while ending a request: %s", lost.orig or lost)
+
     # The database is down, restarting or refused the connection (OperationalError), or
     # the connection died under us (InterfaceError): the visitor gets "try again soon",
     # and the next request's pool pre-ping reconnects by itself once it is back.
