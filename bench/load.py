@@ -48,7 +48,6 @@ import asyncio
 import os
 import platform
 import random
-import shutil
 import signal
 import sys
 import tempfile
@@ -61,26 +60,28 @@ from urllib.parse import urlencode
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH)]
 
-import psycopg  # noqa: E402
 from _loadgen import percentiles  # noqa: E402
 from checkout import (  # noqa: E402
     APP_NAME,
     HOST,
     PAID_WITHIN_S,
     REQUEST_TIMEOUT,
-    WEBHOOK_SECRET,
     Broken,
     Connection,
     Product,
     Shopper,
+    clean_up,
     connect,
+    create_schema,
     cuts,
     flask_cli,
     free_port,
     prepare_catalogue,
+    print_log_errors,
     proc_table,
-    start_gunicorn,
-    stop,
+    server_env,
+    start_gerai,
+    start_sandbox,
     verdict,
     with_query,
 )
@@ -371,28 +372,15 @@ def main() -> None:
           "with whatever else runs on this machine.")
     print("  load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
-    try:
-        with connect(args.database_url) as db:
-            db.execute(f'create schema "{schema}"')
-    except psycopg.Error as error:
-        raise SystemExit(f"PostgreSQL at {args.database_url}: {error}") from None
+    create_schema(args.database_url, schema)
     scratch = Path(tempfile.mkdtemp(prefix="gerai-bench-load-"))
     gerai = sandbox = None
     try:
         gerai_port, sandbox_port = free_port(), free_port()
         hook = f"http://{HOST}:{gerai_port}/payments/webhooks/sandbox"
-        env = os.environ.copy()
-        for name in ("MEILI_URL", "MEILI_MASTER_KEY", "REDIS_URL", "FLASK_APP", "FLASK_DEBUG"):
-            env.pop(name, None)
-        env.update(
-            GERAI_ENV="production", GERAI_INSTANCE=str(scratch),
-            DATABASE_URL=with_query(args.database_url, options=f"-csearch_path={schema}",
-                                    application_name=APP_NAME),
-            SEARCH_BACKEND="embedded", SEARCH_INDEX_PATH=str(scratch / "search-index"),
-            MEDIA_ROOT=str(scratch / "media"), SECRET_KEY="gerai-bench-only-not-a-secret",
-            WORKER_THREAD="0", PYTHONUNBUFFERED="1", PAYMENT_GATEWAY="sandbox",
-            SANDBOX_MOUNT="0", SANDBOX_GATEWAY_URL=f"http://{HOST}:{sandbox_port}",
-            SANDBOX_WEBHOOK_URL=hook, SANDBOX_WEBHOOK_SECRET=WEBHOOK_SECRET)
+        env = server_env(scratch, with_query(args.database_url, options=f"-csearch_path={schema}",
+                                             application_name=APP_NAME),
+                         f"http://{HOST}:{sandbox_port}", hook)
         print(f"\nSetup (scratch folder {scratch})")
         for step in (("db", "upgrade"),
                      ("seed-demo", "--products", str(args.products), "--shops", str(args.shops)),
@@ -404,17 +392,8 @@ def main() -> None:
         print(f"  {len(site.products)} product pages, {len(site.shops)} shop pages, "
               f"{len(site.stands)} stand pages; {len(products)} products to buy")
 
-        sandbox = start_gunicorn(
-            ["-w", "1", "-k", "gthread", "--threads", str(args.sandbox_threads),
-             "--keep-alive", "10",
-             f"storefront.payments.sandbox:create_sandbox_app(webhook_url={hook!r}, "
-             f"webhook_secret={WEBHOOK_SECRET!r}, public_base='http://{HOST}:{sandbox_port}')"],
-            env, scratch / "sandbox.log", "/_assets/pay.css", sandbox_port, "the sandbox")
-        gerai = start_gunicorn(
-            ["-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
-             "--keep-alive", "10", "--timeout", "60",
-             "storefront:create_app({'RATELIMIT_ENABLED': False})"],
-            env, scratch / "gerai.log", "/sehat", gerai_port, "Gerai")
+        sandbox = start_sandbox(env, scratch, sandbox_port, hook, args.sandbox_threads)
+        gerai = start_gerai(env, scratch, gerai_port, args.workers, args.threads)
         print(f"\nServers (all on {HOST}): Gerai :{gerai_port} gunicorn -k gthread -w "
               f"{args.workers} --threads {args.threads}; sandbox :{sandbox_port} -w 1 --threads "
               f"{args.sandbox_threads}; visitors: asyncio in this process")
@@ -467,24 +446,9 @@ def main() -> None:
             print(f"  {what:<46}{figure:>16}   {met}")
         print(f"  full run: {full_why}")
         print("  load average at end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
-        for path in ("gerai.log", "sandbox.log"):
-            text = (scratch / path).read_text(errors="replace")
-            if "Traceback" in text or "[ERROR]" in text:
-                print(f"  !! {path} has errors; first lines:")
-                for line in [x for x in text.splitlines() if "Error" in x or "ERROR" in x][:8]:
-                    print(f"     {line[:200]}")
+        print_log_errors(scratch)
     finally:
-        stop(gerai)
-        stop(sandbox)
-        try:
-            with connect(args.database_url) as db:
-                db.execute(f'drop schema if exists "{schema}" cascade')
-        except psycopg.Error as error:
-            print(f"!! could not drop schema {schema}: {error}", file=sys.stderr)
-        if args.keep_logs:
-            print(f"\nLogs kept in {scratch}")
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
+        clean_up([gerai, sandbox], args.database_url, schema, scratch, args.keep_logs)
 
 
 if __name__ == "__main__":

@@ -221,24 +221,11 @@ def serve(database_url: str, scratch: Path, *, workers: int = 2, threads: int = 
     slow = SlowAnswers(create_sandbox_app(webhook_url=hook, webhook_secret=WEBHOOK_SECRET),
                        gateway_delay)
     sandbox = Served(slow)
-    env = os.environ.copy()
-    for name in ("MEILI_URL", "MEILI_MASTER_KEY", "REDIS_URL", "FLASK_APP", "FLASK_DEBUG"):
-        env.pop(name, None)
-    env.update(
-        GERAI_ENV="production", GERAI_INSTANCE=str(scratch), DATABASE_URL=database_url,
-        SEARCH_BACKEND="embedded", SEARCH_INDEX_PATH=str(scratch / "search-index"),
-        MEDIA_ROOT=str(scratch / "media"), SECRET_KEY="gerai-faults-only-not-a-secret",
-        WORKER_THREAD="0", PYTHONUNBUFFERED="1", PAYMENT_GATEWAY="sandbox", SANDBOX_MOUNT="0",
-        SANDBOX_GATEWAY_URL=sandbox.url, SANDBOX_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        SANDBOX_WEBHOOK_URL=hook or "", PAYMENT_GATEWAY_TIMEOUT="10")
+    env = bench.server_env(scratch, database_url, sandbox.url, hook)
     gerai = None
     try:
         try:
-            gerai = bench.start_gunicorn(
-                ["-w", str(workers), "-k", "gthread", "--threads", str(threads),
-                 "--keep-alive", "10", "--timeout", "30",
-                 "storefront:create_app({'RATELIMIT_ENABLED': False})"],
-                env, scratch / "gerai.log", "/sehat", gerai_port, "Gerai")
+            gerai = bench.start_gerai(env, scratch, gerai_port, workers, threads, timeout=30)
         except SystemExit as error:
             pytest.fail(str(error))
         yield Servers(gerai, gerai_port, sandbox, slow, env, scratch)
