@@ -8,6 +8,7 @@ schema or data directory it makes is removed, whatever happens.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,17 @@ HOST = bench.HOST
 WEBHOOK_SECRET = bench.WEBHOOK_SECRET
 PRODUCTS = 12
 STOCK = 10_000
+
+
+def off_loop(function, *args):
+    """``function(*args)`` in a thread of its own: the browser tests' Playwright keeps an
+    event loop running in this thread of the test process, and asyncio.run refuses that."""
+    with ThreadPoolExecutor(1, thread_name_prefix="faults") as pool:
+        return pool.submit(function, *args).result()
+
+
+def run(coroutine):
+    return off_loop(asyncio.run, coroutine)
 
 
 # --- PostgreSQL: a schema of the shared server, or a private server --------------------------
@@ -225,7 +238,7 @@ def serve(database_url: str, scratch: Path, *, workers: int = 2, threads: int = 
     gerai = None
     try:
         try:
-            gerai = bench.start_gerai(env, scratch, gerai_port, workers, threads, timeout=30)
+            gerai = off_loop(bench.start_gerai, env, scratch, gerai_port, workers, threads, 30)
         except SystemExit as error:
             pytest.fail(str(error))
         yield Servers(gerai, gerai_port, sandbox, slow, env, scratch)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from .harness import bench, prepare_catalogue, private_postgres, serve, sql
+from .harness import bench, prepare_catalogue, private_postgres, run, serve, sql
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 
@@ -93,7 +93,7 @@ def test_requests_get_503_while_postgres_is_down_and_recover_by_themselves(scrat
         products = prepare_catalogue(database.url, scratch / "setup-media")
         paths = ["/", "/katalog", "/katalog?kategori=keripik", *(f"/produk/{p.id}" for p in products)]
         with serve(database.url, scratch, workers=2, threads=2, webhooks=False) as servers:
-            answers, committed, refused, stopped, back = asyncio.run(
+            answers, committed, refused, stopped, back = run(
                 load(servers, database, products, paths))
             log = servers.log()
         with sql(database.url) as db:

@@ -23,7 +23,16 @@ from collections import Counter
 import pytest
 import requests
 
-from .harness import bench, owners_of_ports, prepare_catalogue, serve, shared_schema, sql
+from .harness import (
+    STOCK,
+    bench,
+    owners_of_ports,
+    prepare_catalogue,
+    run,
+    serve,
+    shared_schema,
+    sql,
+)
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 
@@ -101,7 +110,7 @@ def test_every_payment_taken_ends_paid_once_after_a_worker_is_killed(scratch):
     with shared_schema("kill") as url:
         products = prepare_catalogue(url, scratch / "setup-media")
         with serve(url, scratch, workers=2, threads=2, gateway_delay=GATEWAY_DELAY_S) as servers:
-            (victim, in_flight), seen_paid, broken = asyncio.run(load(servers, products))
+            (victim, in_flight), seen_paid, broken = run(load(servers, products))
             assert victim not in servers.workers(), "the killed worker is still there"
 
             reconciled = servers.flask("payments-reconcile", "--older-than", "0")
@@ -151,4 +160,4 @@ def test_every_payment_taken_ends_paid_once_after_a_worker_is_killed(scratch):
         assert sales == (lines if status == "paid" else 0), (order, status, lines, sales)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     for product_id, left, held in stock:
-        assert left == 10_000 - held, (product_id, left, held)
+        assert left == STOCK - held, (product_id, left, held)
