@@ -251,6 +251,77 @@ def cpu_between(first: CpuSnapshot, last: CpuSnapshot, gerai: int, sandbox: int,
     return parts
 
 
+# --- the servers a benchmark runs, and what it leaves behind --------------------------------
+
+def server_env(scratch: Path, database_url: str, sandbox_url: str, hook: str | None) -> dict:
+    """Gerai's environment (its gunicorn and its flask commands): production settings,
+    the embedded search engine and media in ``scratch``, the sandbox gateway at
+    ``sandbox_url`` (not mounted inside Gerai), no background worker thread."""
+    env = os.environ.copy()
+    for name in ("MEILI_URL", "MEILI_MASTER_KEY", "REDIS_URL", "FLASK_APP", "FLASK_DEBUG"):
+        env.pop(name, None)
+    env.update(
+        GERAI_ENV="production", GERAI_INSTANCE=str(scratch), DATABASE_URL=database_url,
+        SEARCH_BACKEND="embedded", SEARCH_INDEX_PATH=str(scratch / "search-index"),
+        MEDIA_ROOT=str(scratch / "media"), SECRET_KEY="gerai-bench-only-not-a-secret",
+        WORKER_THREAD="0", PYTHONUNBUFFERED="1", PAYMENT_GATEWAY="sandbox", SANDBOX_MOUNT="0",
+        SANDBOX_GATEWAY_URL=sandbox_url, SANDBOX_WEBHOOK_URL=hook or "",
+        SANDBOX_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    return env
+
+
+def start_sandbox(env: dict, scratch: Path, port: int, hook: str, threads: int) -> subprocess.Popen:
+    """The sandbox under gunicorn: one process (its state is in memory), gthread."""
+    return start_gunicorn(
+        ["-w", "1", "-k", "gthread", "--threads", str(threads), "--keep-alive", "10",
+         f"storefront.payments.sandbox:create_sandbox_app(webhook_url={hook!r}, "
+         f"webhook_secret={WEBHOOK_SECRET!r}, public_base='http://{HOST}:{port}')"],
+        env, scratch / "sandbox.log", "/_assets/pay.css", port, "the sandbox")
+
+
+def start_gerai(env: dict, scratch: Path, port: int, workers: int, threads: int,
+                timeout: int = 60) -> subprocess.Popen:
+    """Gerai under gunicorn, gthread, the rate limiter off (every client is 127.0.0.1)."""
+    return start_gunicorn(
+        ["-w", str(workers), "-k", "gthread", "--threads", str(threads),
+         "--keep-alive", "10", "--timeout", str(timeout),
+         "storefront:create_app({'RATELIMIT_ENABLED': False})"],
+        env, scratch / "gerai.log", "/sehat", port, "Gerai")
+
+
+def print_log_errors(scratch: Path) -> None:
+    for path in ("gerai.log", "sandbox.log"):
+        text = (scratch / path).read_text(errors="replace")
+        if "Traceback" in text or "[ERROR]" in text:
+            print(f"  !! {path} has errors; first lines:")
+            for line in [x for x in text.splitlines() if "Error" in x or "ERROR" in x][:8]:
+                print(f"     {line[:200]}")
+
+
+def create_schema(url: str, schema: str) -> None:
+    try:
+        with connect(url) as db:
+            db.execute(f'create schema "{schema}"')
+    except psycopg.Error as error:
+        raise SystemExit(f"PostgreSQL at {url}: {error}") from None
+
+
+def clean_up(servers: list[subprocess.Popen | None], url: str, schema: str, scratch: Path,
+             keep_logs: bool) -> None:
+    """Stop the servers, drop the schema, remove the scratch folder (or say where it is)."""
+    for server in servers:
+        stop(server)
+    try:
+        with connect(url) as db:
+            db.execute(f'drop schema if exists "{schema}" cascade')
+    except psycopg.Error as error:
+        print(f"!! could not drop schema {schema}: {error}", file=sys.stderr)
+    if keep_logs:
+        print(f"\nLogs kept in {scratch}")
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 # --- HTTP: keep-alive connections with a cookie jar ------------------------------------
 
 class Connection:
@@ -936,30 +1007,15 @@ def main() -> None:
           "machine does with everything on it, not what Gerai does on a machine of its own.")
     print("  load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
-    try:
-        with connect(args.database_url) as db:
-            db.execute(f'create schema "{schema}"')
-    except psycopg.Error as error:
-        raise SystemExit(f"PostgreSQL at {args.database_url}: {error}") from None
+    create_schema(args.database_url, schema)
     scratch = Path(tempfile.mkdtemp(prefix="gerai-bench-checkout-"))
     gerai = sandbox = None
     try:
         gerai_port, sandbox_port = free_port(), free_port()
         app_url = with_query(args.database_url, options=f"-csearch_path={schema}",
                              application_name=APP_NAME)
-        env = os.environ.copy()
-        for name in ("MEILI_URL", "MEILI_MASTER_KEY", "REDIS_URL", "FLASK_APP", "FLASK_DEBUG"):
-            env.pop(name, None)
-        env.update(
-            GERAI_ENV="production", GERAI_INSTANCE=str(scratch), DATABASE_URL=app_url,
-            SEARCH_BACKEND="embedded", SEARCH_INDEX_PATH=str(scratch / "search-index"),
-            MEDIA_ROOT=str(scratch / "media"), SECRET_KEY="gerai-bench-only-not-a-secret",
-            WORKER_THREAD="0", PYTHONUNBUFFERED="1",
-            PAYMENT_GATEWAY="sandbox", SANDBOX_MOUNT="0",
-            SANDBOX_GATEWAY_URL=f"http://{HOST}:{sandbox_port}",
-            SANDBOX_WEBHOOK_URL=f"http://{HOST}:{gerai_port}/payments/webhooks/sandbox",
-            SANDBOX_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        )
+        hook = f"http://{HOST}:{gerai_port}/payments/webhooks/sandbox"
+        env = server_env(scratch, app_url, f"http://{HOST}:{sandbox_port}", hook)
         print(f"\nSetup (scratch folder {scratch})")
         took = flask_cli(env, scratch / "setup.log", "db", "upgrade")
         print(f"  flask db upgrade    {took:6.1f} s")
@@ -971,18 +1027,8 @@ def main() -> None:
         print(f"  {len(products)} visible products with {LARGE_STOCK:,} units each; "
               f"product {race_product.id} keeps {RACE_UNITS} units for the race")
 
-        hook = f"http://{HOST}:{gerai_port}/payments/webhooks/sandbox"
-        sandbox = start_gunicorn(
-            ["-w", "1", "-k", "gthread", "--threads", str(args.sandbox_threads),
-             "--keep-alive", "10",
-             f"storefront.payments.sandbox:create_sandbox_app(webhook_url={hook!r}, "
-             f"webhook_secret={WEBHOOK_SECRET!r}, public_base='http://{HOST}:{sandbox_port}')"],
-            env, scratch / "sandbox.log", "/_assets/pay.css", sandbox_port, "the sandbox")
-        gerai = start_gunicorn(
-            ["-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
-             "--keep-alive", "10", "--timeout", "60",
-             "storefront:create_app({'RATELIMIT_ENABLED': False})"],
-            env, scratch / "gerai.log", "/sehat", gerai_port, "Gerai")
+        sandbox = start_sandbox(env, scratch, sandbox_port, hook, args.sandbox_threads)
+        gerai = start_gerai(env, scratch, gerai_port, args.workers, args.threads)
         print(f"\nServers (all on {HOST})")
         print(f"  Gerai    :{gerai_port}  gunicorn -k gthread -w {args.workers} --threads "
               f"{args.threads} (GERAI_ENV=production, PAYMENT_GATEWAY=sandbox, "
@@ -1024,25 +1070,9 @@ def main() -> None:
               f"{cores * 1000 / TARGET_PER_S:.0f} ms")
         print(f"  (on {cores} shared cores: Gerai, the sandbox, PostgreSQL and the load generator "
               "together)")
-        for path in ("gerai.log", "sandbox.log"):
-            text = (scratch / path).read_text(errors="replace")
-            if "Traceback" in text or "[ERROR]" in text:
-                print(f"  !! {path} has errors; first lines:")
-                for line in [l for l in text.splitlines() if "Error" in l or "ERROR" in l][:8]:
-                    print(f"     {line[:200]}")
+        print_log_errors(scratch)
     finally:
-        stop(gerai)
-        stop(sandbox)
-        try:
-            with connect(args.database_url) as db:
-                db.execute(f'drop schema if exists "{schema}" cascade')
-        except psycopg.Error as error:
-            print(f"!! could not drop schema {schema}: {error}", file=sys.stderr)
-        if args.keep_logs:
-            print(f"\nLogs kept in {scratch}")
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
-
+        clean_up([gerai, sandbox], args.database_url, schema, scratch, args.keep_logs)
 
 if __name__ == "__main__":
     main()

@@ -68,7 +68,6 @@ import platform
 import random
 import re
 import secrets
-import shutil
 import signal
 import sys
 import tempfile
@@ -83,7 +82,6 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path[:0] = [str(BENCH)]
 
-import psycopg  # noqa: E402
 from _loadgen import percentiles  # noqa: E402
 from checkout import (  # noqa: E402
     _CSRF_META,
@@ -91,22 +89,25 @@ from checkout import (  # noqa: E402
     DISTURBED_CORES,
     HOST,
     PAID_WITHIN_S,
-    WEBHOOK_SECRET,
     Broken,
     Connection,
     SessionSampler,
     Shopper,
+    clean_up,
     connect,
     cpu_between,
+    create_schema,
     cuts,
     flask_cli,
     free_port,
     hidden_value,
     ms,
+    print_log_errors,
     proc_table,
+    server_env,
     snapshot,
-    start_gunicorn,
-    stop,
+    start_gerai,
+    start_sandbox,
     tree_cpu,
     verdict,
     with_query,
@@ -763,29 +764,16 @@ def main() -> None:
           "loopback: the figures are what this machine does with everything on it.")
     print("  load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
-    try:
-        with connect(args.database_url) as db:
-            db.execute(f'create schema "{schema}"')
-    except psycopg.Error as error:
-        raise SystemExit(f"PostgreSQL at {args.database_url}: {error}") from None
+    create_schema(args.database_url, schema)
     scratch = Path(tempfile.mkdtemp(prefix="gerai-bench-fair-"))
     gerai = sandbox = None
     broken: list[str] = []
     try:
         gerai_port, sandbox_port = free_port(), free_port()
         hook = f"http://{HOST}:{gerai_port}/payments/webhooks/sandbox"
-        env = os.environ.copy()
-        for name in ("MEILI_URL", "MEILI_MASTER_KEY", "REDIS_URL", "FLASK_APP", "FLASK_DEBUG"):
-            env.pop(name, None)
-        env.update(
-            GERAI_ENV="production", GERAI_INSTANCE=str(scratch),
-            DATABASE_URL=with_query(args.database_url, options=f"-csearch_path={schema}",
-                                    application_name=APP_NAME),
-            SEARCH_BACKEND="embedded", SEARCH_INDEX_PATH=str(scratch / "search-index"),
-            MEDIA_ROOT=str(scratch / "media"), SECRET_KEY="gerai-bench-only-not-a-secret",
-            WORKER_THREAD="0", PYTHONUNBUFFERED="1", PAYMENT_GATEWAY="sandbox",
-            SANDBOX_MOUNT="0", SANDBOX_GATEWAY_URL=f"http://{HOST}:{sandbox_port}",
-            SANDBOX_WEBHOOK_URL=hook, SANDBOX_WEBHOOK_SECRET=WEBHOOK_SECRET)
+        env = server_env(scratch, with_query(args.database_url, options=f"-csearch_path={schema}",
+                                             application_name=APP_NAME),
+                         f"http://{HOST}:{sandbox_port}", hook)
         print(f"\nSetup (scratch folder {scratch})")
         took = flask_cli(env, scratch / "setup.log", "db", "upgrade")
         print(f"  flask db upgrade    {took:6.1f} s")
@@ -801,17 +789,8 @@ def main() -> None:
               f"products {LARGE_STOCK:,} in stock; keepers = the shops' owners; organizer "
               f"{ORGANIZER})")
 
-        sandbox = start_gunicorn(
-            ["-w", "1", "-k", "gthread", "--threads", str(args.sandbox_threads),
-             "--keep-alive", "10",
-             f"storefront.payments.sandbox:create_sandbox_app(webhook_url={hook!r}, "
-             f"webhook_secret={WEBHOOK_SECRET!r}, public_base='http://{HOST}:{sandbox_port}')"],
-            env, scratch / "sandbox.log", "/_assets/pay.css", sandbox_port, "the sandbox")
-        gerai = start_gunicorn(
-            ["-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
-             "--keep-alive", "10", "--timeout", "60",
-             "storefront:create_app({'RATELIMIT_ENABLED': False})"],
-            env, scratch / "gerai.log", "/sehat", gerai_port, "Gerai")
+        sandbox = start_sandbox(env, scratch, sandbox_port, hook, args.sandbox_threads)
+        gerai = start_gerai(env, scratch, gerai_port, args.workers, args.threads)
         print(f"\nServers (all on {HOST})")
         print(f"  Gerai    :{gerai_port}  gunicorn -k gthread -w {args.workers} --threads "
               f"{args.threads} (GERAI_ENV=production, PAYMENT_GATEWAY=sandbox, SANDBOX_MOUNT=0, "
@@ -877,27 +856,12 @@ def main() -> None:
             print(f"  {what:<46}{figure:>12}   {met}")
         print(f"  (on {cores} shared cores: Gerai, the sandbox, PostgreSQL and the load generator "
               "together)")
-        for path in ("gerai.log", "sandbox.log"):
-            text = (scratch / path).read_text(errors="replace")
-            if "Traceback" in text or "[ERROR]" in text:
-                print(f"  !! {path} has errors; first lines:")
-                for line in [x for x in text.splitlines() if "Error" in x or "ERROR" in x][:8]:
-                    print(f"     {line[:200]}")
+        print_log_errors(scratch)
         if broken:
             print("\nBROKEN: " + "; ".join(broken))
             raise SystemExit(1)
     finally:
-        stop(gerai)
-        stop(sandbox)
-        try:
-            with connect(args.database_url) as db:
-                db.execute(f'drop schema if exists "{schema}" cascade')
-        except psycopg.Error as error:
-            print(f"!! could not drop schema {schema}: {error}", file=sys.stderr)
-        if args.keep_logs:
-            print(f"\nLogs kept in {scratch}")
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
+        clean_up([gerai, sandbox], args.database_url, schema, scratch, args.keep_logs)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import logging
+
+from flask import Flask, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .extensions import db
 from .htmx import render
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 5
 
 MESSAGES = {
     400: (_l("Permintaan tidak valid"), _l("Ada yang salah dengan permintaan ini. Periksa isian lalu coba lagi.")),
@@ -45,3 +52,33 @@ def register(app: Flask) -> None:
     @app.errorhandler(InternalServerError)
     def server_error(error):
         return error_page(500)
+
+    # Registered after Flask-SQLAlchemy's, so this runs first. A request whose work was
+    # done when the database went away: its rollback fails, but there is nothing to roll
+    # back (the server already did), so the answer it has made still goes out.
+    @app.teardown_appcontext
+    def end_session(error):
+        try:
+            db.session.remove()
+        except (OperationalError, InterfaceError) as lost:
+            log.warning("database gone while ending a request: %s", lost.orig or lost)
+
+    # The database is down, restarting or refused the connection (OperationalError), or
+    # the connection died under us (InterfaceError): the visitor gets "try again soon",
+    # and the next request's pool pre-ping reconnects by itself once it is back.
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error):
+        log.error("database unavailable (%s %s): %s", request.method, request.path,
+                  error.orig or error)
+        try:
+            db.session.rollback()  # the pool drops the dead connection
+        except (OperationalError, InterfaceError) as again:
+            log.warning("rollback after losing the database: %s", again)
+        # The page must not ask the database again: no user or cart is looked up for it.
+        g._login_user = current_app.login_manager.anonymous_user()
+        g.basket_count = 0
+        response = error_page(503)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response.headers["Cache-Control"] = "no-store"
+        return response
