@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from . import config as settings
 from .extensions import babel, cache, csrf, db, limiter, login_manager, migrate
@@ -19,12 +20,22 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     register_extensions(app)
+    app.url_map.converters["int"] = DatabaseId  # before any route is added
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
     mount_sandbox_gateway(app)
     trust_proxies(app)
     return app
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:...>`` in a URL: a 32-bit database id. /produk/99999999999 is a 404, not a
+    number PostgreSQL refuses."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def trust_proxies(app: Flask) -> None:

@@ -115,4 +115,10 @@ def from_environment() -> dict:
         "HSTS": production,
         # How many reverse proxies stand in front (their X-Forwarded-* headers are trusted).
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
+        # Password-reset mail; without MAIL_SERVER the message goes to the log.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", 587)),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Gerai <noreply@gerai.local>"),
     }

@@ -34,3 +34,25 @@ class RegisterForm(GeraiForm):
     def validate_password(self, field):
         if is_common(field.data or ""):
             raise ValidationError(_l("Kata sandi ini terlalu umum dan mudah ditebak. Pilih yang lain."))
+
+
+class ForgotForm(GeraiForm):
+    email = EmailField(_l("Email"), filters=[lambda value: value.strip() if value else value],
+                       validators=[
+        DataRequired(_l("Email wajib diisi.")),
+        Email(_l("Alamat email tidak valid."), check_deliverability=False), Length(max=254)])
+
+
+class NewPasswordForm(GeraiForm):
+    password = PasswordField(_l("Kata sandi baru"), validators=[
+        DataRequired(_l("Kata sandi wajib diisi.")),
+        Length(min=MIN_LENGTH, max=MAX_LENGTH,
+               message=_l("Kata sandi harus %(min)d sampai %(max)d karakter.",
+                          min=MIN_LENGTH, max=MAX_LENGTH))])
+    confirm = PasswordField(_l("Ulangi kata sandi"), validators=[
+        DataRequired(_l("Ulangi kata sandi Anda.")),
+        EqualTo("password", _l("Kedua kata sandi tidak sama."))])
+
+    def validate_password(self, field):
+        if is_common(field.data or ""):
+            raise ValidationError(_l("Kata sandi ini terlalu umum dan mudah ditebak. Pilih yang lain."))

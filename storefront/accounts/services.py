@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -52,4 +54,38 @@ def authenticate(email: str, password: str) -> User | None:
 def end_all_sessions(user: User) -> None:
     """Every cookie that named the old token stops working."""
     user.rotate_session_token()
+    db.session.commit()
+
+
+# --- password reset ------------------------------------------------------------------------
+
+RESET_SECONDS = 3600
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="gerai-password-reset")
+
+
+def reset_token(user: User) -> str:
+    """A link token for an hour; it names the current password hash, so it works once:
+    setting a new password (or any password change) makes it worthless."""
+    return _reset_serializer().dumps({"user": user.id, "hash": user.password_hash[-16:]})
+
+
+def user_for_reset(token: str) -> User | None:
+    try:
+        data = _reset_serializer().loads(token, max_age=RESET_SECONDS)
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(data, dict):
+        return None
+    user = db.session.get(User, data.get("user")) if isinstance(data.get("user"), int) else None
+    if user is None or user.password_hash[-16:] != data.get("hash"):
+        return None
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.rotate_session_token()  # every session of the old password ends
     db.session.commit()

@@ -5,12 +5,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from .. import mail
 from ..extensions import db, limiter, login_manager
 from ..htmx import render
 from ..i18n import LANGUAGE_COOKIE
 from ..urls import safe_next
 from . import services
-from .forms import LoginForm, RegisterForm
+from .forms import ForgotForm, LoginForm, NewPasswordForm, RegisterForm
 from .models import User
 
 bp = Blueprint("accounts", __name__)
@@ -87,4 +88,45 @@ def choose_language():
         if current_user.is_authenticated:
             current_user.locale = language
             db.session.commit()
+    return response
+
+
+def _reset_email_key() -> str:
+    """At most a few reset mails an hour to one address, whoever asks."""
+    return "reset:" + services.normalise_email(request.form.get("email", ""))[:254]
+
+
+@bp.route("/lupa-sandi", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 20 per hour", methods=["POST"])
+@limiter.limit("3 per hour", methods=["POST"], key_func=_reset_email_key)
+def forgot():
+    """Ask for a reset link. The answer is the same whether the address has an account."""
+    form = ForgotForm()
+    if form.validate_on_submit():
+        user = services.find_by_email(form.email.data)
+        if user is not None:
+            link = url_for(".reset", token=services.reset_token(user), _external=True)
+            mail.send(user.email, _("Atur ulang kata sandi Gerai"), _(
+                "Seseorang (semoga Anda) meminta mengatur ulang kata sandi akun Gerai ini.\n\n"
+                "Buka tautan ini dalam satu jam untuk memilih kata sandi baru:\n%(link)s\n\n"
+                "Jika bukan Anda, abaikan email ini; kata sandi Anda tidak berubah.", link=link))
+        flash(_("Jika email itu terdaftar, tautan untuk mengatur ulang kata sandi sudah dikirim. "
+                "Periksa kotak masuk Anda."))
+        return redirect(url_for(".login"), 303)
+    return render("accounts/forgot.html", form=form, status=422 if form.is_submitted() else 200)
+
+
+@bp.route("/sandi-baru/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def reset(token: str):
+    user = services.user_for_reset(token)
+    if user is None:
+        return render("accounts/reset.html", form=None, status=400)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        services.set_password(user, form.password.data)
+        flash(_("Kata sandi baru tersimpan. Silakan masuk."))
+        return redirect(url_for(".login"), 303)
+    response = render("accounts/reset.html", form=form, status=422 if form.is_submitted() else 200)
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token stays on this page
     return response

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, user_logged_in
 
 from ..catalogue.models import Product, ProductVariant
-from ..checkout.forms import AddToBasketForm, QuantityForm
+from ..checkout.forms import MAX_ID, AddToBasketForm, QuantityForm
 from ..extensions import db
 from ..htmx import render, wants_fragment
 from . import services
@@ -57,13 +57,20 @@ def _merge_cart(sender, user, **extra):
     services.merge_into_account(user, request.cookies.get(services.COOKIE))
 
 
+def _id_or_none(value) -> int | None:
+    return value if isinstance(value, int) and 0 < value <= MAX_ID else None
+
+
 @bp.post("/keranjang/tambah")
 def add():
     form = AddToBasketForm()
-    product = db.session.get(Product, form.product_id.data) if form.product_id.data else None
+    # An id outside the database's range names nothing (and must not reach PostgreSQL).
+    product_id, variant_id = (_id_or_none(form.product_id.data),
+                              _id_or_none(form.variant_id.data))
+    product = db.session.get(Product, product_id) if product_id else None
     if product is None:
         abort(404)
-    variant = db.session.get(ProductVariant, form.variant_id.data) if form.variant_id.data else None
+    variant = db.session.get(ProductVariant, variant_id) if variant_id else None
     basket = current_basket(create=True)
     error, status = None, 200
     if not form.validate_on_submit():

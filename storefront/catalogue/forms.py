@@ -66,15 +66,16 @@ class CatalogueForm(GeraiQueryForm):
     def validate_hal(self, field):
         if not field.data:
             return
-        if not field.data.isdigit() or not 1 <= int(field.data) <= MAX_PAGE:
+        if not field.data.strip().isdigit() or not 1 <= int(field.data) <= MAX_PAGE:
             raise ValidationError(_l("Halaman harus antara 1 dan %(max)d.", max=MAX_PAGE))
 
     def clean(self, name: str):
         """The value of a field, or None when it was missing or invalid."""
         field = self[name]
-        if field.errors or field.data in (None, ""):
-            return None
-        return field.data
+        value = field.data.strip() if isinstance(field.data, str) else field.data
+        if field.errors or value in (None, ""):
+            return None  # Optional() lets whitespace through as "no value": so do we
+        return value
 
     @property
     def text(self) -> str:
@@ -82,7 +83,8 @@ class CatalogueForm(GeraiQueryForm):
 
     @property
     def page(self) -> int:
-        return int(self.clean("hal") or 1)
+        page = (self.clean("hal") or "1").strip()
+        return int(page) if page.isdigit() else 1
 
     def to_query(self) -> SearchQuery:
         low = getattr(self.min, "parsed", None) if not self.min.errors else None

@@ -16,10 +16,13 @@ from ..basket.models import MAX_QUANTITY
 from ..forms import GeraiForm
 from ..seller.phone import normalise_whatsapp
 
+# Database ids are 32-bit: a larger number names nothing (and must not reach PostgreSQL).
+MAX_ID = 2**31 - 1
+
 
 class AddToBasketForm(GeraiForm):
-    product_id = IntegerField(validators=[InputRequired()])
-    variant_id = IntegerField(validators=[Optional()])
+    product_id = IntegerField(validators=[InputRequired(), NumberRange(1, MAX_ID)])
+    variant_id = IntegerField(validators=[Optional(), NumberRange(1, MAX_ID)])
     quantity = IntegerField(_l("Jumlah"), default=1, validators=[
         InputRequired(_l("Isi jumlahnya.")),
         NumberRange(1, MAX_QUANTITY, _l("Jumlah 1 sampai %(max)d.", max=MAX_QUANTITY))])

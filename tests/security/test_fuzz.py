@@ -88,3 +88,8 @@ def test_the_till_answers_any_form_with_a_reason(client, auth, app, fields):
     response = client.post("/pameran/f/A-01/kasir/jual", data={**fields, "csrf_token": token},
                            headers={"Accept": "application/json"})
     assert response.status_code in (200, 201, 422), (fields, response.status_code)
+
+
+def test_ids_beyond_the_database_range_are_simply_not_found(client):
+    for url in ("/produk/99999999999", "/produk/2147483648/keripik", "/penjual/produk/99999999999"):
+        assert client.get(url).status_code in (302, 404), url

@@ -77,3 +77,9 @@ def test_counters_are_shared_through_redis(_schema, tmp_path):
     keys = list(store.scan_iter(match="*198.51.100.9/accounts.login*", count=1000))
     assert keys, "the counters should be in Redis"
     store.delete(*keys)
+
+
+def test_password_reset_is_limited_per_address(client):
+    data = {"email": "korban@contoh.id", "csrf_token": csrf_token(client, "/lupa-sandi")}
+    statuses = hammer(client, "post", "/lupa-sandi", 4, data=data)
+    assert statuses[:3] == [303] * 3 and statuses[3] == 429
