@@ -13,14 +13,9 @@ class LoginForm(GeraiForm):
         DataRequired(_l("Kata sandi wajib diisi.")), Length(max=MAX_LENGTH)])
 
 
-class RegisterForm(GeraiForm):
-    name = StringField(_l("Nama lengkap"), validators=[
-        DataRequired(_l("Nama wajib diisi.")),
-        Length(max=120, message=_l("Nama paling banyak 120 karakter."))])
-    email = EmailField(_l("Email"), validators=[
-        DataRequired(_l("Email wajib diisi.")),
-        Email(_l("Alamat email tidak valid."), check_deliverability=False),
-        Length(max=254)])
+class ChosenPassword(GeraiForm):
+    """A new password typed twice, long enough and not a common one."""
+
     password = PasswordField(_l("Kata sandi"), validators=[
         DataRequired(_l("Kata sandi wajib diisi.")),
         Length(min=MIN_LENGTH, max=MAX_LENGTH,
@@ -29,11 +24,21 @@ class RegisterForm(GeraiForm):
     confirm = PasswordField(_l("Ulangi kata sandi"), validators=[
         DataRequired(_l("Ulangi kata sandi Anda.")),
         EqualTo("password", _l("Kedua kata sandi tidak sama."))])
-    wants_to_sell = BooleanField(_l("Saya juga ingin berjualan (UMKM atau koperasi)"))
 
     def validate_password(self, field):
         if is_common(field.data or ""):
             raise ValidationError(_l("Kata sandi ini terlalu umum dan mudah ditebak. Pilih yang lain."))
+
+
+class RegisterForm(ChosenPassword):
+    name = StringField(_l("Nama lengkap"), validators=[
+        DataRequired(_l("Nama wajib diisi.")),
+        Length(max=120, message=_l("Nama paling banyak 120 karakter."))])
+    email = EmailField(_l("Email"), validators=[
+        DataRequired(_l("Email wajib diisi.")),
+        Email(_l("Alamat email tidak valid."), check_deliverability=False),
+        Length(max=254)])
+    wants_to_sell = BooleanField(_l("Saya juga ingin berjualan (UMKM atau koperasi)"))
 
 
 class ForgotForm(GeraiForm):
@@ -43,16 +48,5 @@ class ForgotForm(GeraiForm):
         Email(_l("Alamat email tidak valid."), check_deliverability=False), Length(max=254)])
 
 
-class NewPasswordForm(GeraiForm):
-    password = PasswordField(_l("Kata sandi baru"), validators=[
-        DataRequired(_l("Kata sandi wajib diisi.")),
-        Length(min=MIN_LENGTH, max=MAX_LENGTH,
-               message=_l("Kata sandi harus %(min)d sampai %(max)d karakter.",
-                          min=MIN_LENGTH, max=MAX_LENGTH))])
-    confirm = PasswordField(_l("Ulangi kata sandi"), validators=[
-        DataRequired(_l("Ulangi kata sandi Anda.")),
-        EqualTo("password", _l("Kedua kata sandi tidak sama."))])
-
-    def validate_password(self, field):
-        if is_common(field.data or ""):
-            raise ValidationError(_l("Kata sandi ini terlalu umum dan mudah ditebak. Pilih yang lain."))
+class NewPasswordForm(ChosenPassword):
+    pass
