@@ -163,19 +163,24 @@ def invite(coop: Cooperative):
 @bp.post("/koperasi/<slug>/anggota/<int:membership_id>/<action>")
 @manager_only
 def decide(coop: Cooperative, membership_id: int, action: str):
-    membership = _membership(coop, membership_id)
+    # The manager accepts a shop's request (never its own invitation), or ends a membership.
+    _act(_membership(coop, membership_id), action, accepts="requested", ends="keluarkan")
+    return redirect(url_for(".home", slug=coop.slug), 303)
+
+
+def _act(membership: Membership, action: str, *, accepts: str, ends: str) -> None:
+    """terima / tolak / the side's word for ending; the other side's proposal is accepted."""
     try:
-        if action == "terima" and membership.status == "requested":
+        if action == "terima" and membership.status == accepts:
             services.accept(membership, current_user)
         elif action == "tolak":
             services.decline(membership, current_user)
-        elif action == "keluarkan":
+        elif action == ends:
             services.leave(membership, current_user)
         else:
             abort(409)
     except services.MembershipRefused as refused:
         flash(refused.message, "error")
-    return redirect(url_for(".home", slug=coop.slug), 303)
 
 
 # --- the member shop -------------------------------------------------------------------------
@@ -214,17 +219,8 @@ def answer(membership_id: int, action: str):
     found = db.session.get(Membership, membership_id)
     if found is None or found.shop_id != shop.id:
         abort(404)
-    try:
-        if action == "terima" and found.status == "invited":
-            services.accept(found, current_user)
-        elif action == "tolak":
-            services.decline(found, current_user)
-        elif action == "keluar":
-            services.leave(found, current_user)
-        else:
-            abort(409)
-    except services.MembershipRefused as refused:
-        flash(refused.message, "error")
+    # The shop accepts a cooperative's invitation (never its own request), or leaves.
+    _act(found, action, accepts="invited", ends="keluar")
     return redirect(url_for(".membership"), 303)
 
 
