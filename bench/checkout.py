@@ -298,6 +298,26 @@ def print_log_errors(scratch: Path) -> None:
                 print(f"     {line[:200]}")
 
 
+def print_machine() -> None:
+    """The line every benchmark prints first: what shares this machine's cores."""
+    print(f"Machine: {os.cpu_count() or 1} cores ({platform.machine()}, Python "
+          f"{platform.python_version()}). Gerai, the sandbox gateway, PostgreSQL and the load "
+          "generator all share them over loopback, with whatever else runs here: the figures "
+          "are what this machine does with everything on it.")
+    print("  load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+
+
+def bench_servers_env(database_url: str, schema: str, scratch: Path) -> tuple[dict, int, int, str]:
+    """Ports for Gerai and the sandbox, the webhook address, and Gerai's environment on
+    the benchmark's own schema."""
+    gerai_port, sandbox_port = free_port(), free_port()
+    hook = f"http://{HOST}:{gerai_port}/payments/webhooks/sandbox"
+    env = server_env(scratch, with_query(database_url, options=f"-csearch_path={schema}",
+                                         application_name=APP_NAME),
+                     f"http://{HOST}:{sandbox_port}", hook)
+    return env, gerai_port, sandbox_port, hook
+
+
 def create_schema(url: str, schema: str) -> None:
     try:
         with connect(url) as db:
@@ -1001,21 +1021,13 @@ def main() -> None:
     schema = f"gerai_bench_{os.getpid()}"
     print(f"Gerai checkout benchmark: {args.shoppers} shoppers, {args.seconds:g} s after "
           f"{args.warmup:g} s of warm-up; PostgreSQL schema {schema}")
-    print(f"Machine: {cores} cores ({platform.machine()}, Python {platform.python_version()}). "
-          f"Gerai, the sandbox gateway, PostgreSQL and the load generator all run on these "
-          f"same {cores} cores over loopback and compete for them: the figures are what this "
-          "machine does with everything on it, not what Gerai does on a machine of its own.")
-    print("  load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print_machine()
 
     create_schema(args.database_url, schema)
     scratch = Path(tempfile.mkdtemp(prefix="gerai-bench-checkout-"))
     gerai = sandbox = None
     try:
-        gerai_port, sandbox_port = free_port(), free_port()
-        app_url = with_query(args.database_url, options=f"-csearch_path={schema}",
-                             application_name=APP_NAME)
-        hook = f"http://{HOST}:{gerai_port}/payments/webhooks/sandbox"
-        env = server_env(scratch, app_url, f"http://{HOST}:{sandbox_port}", hook)
+        env, gerai_port, sandbox_port, hook = bench_servers_env(args.database_url, schema, scratch)
         print(f"\nSetup (scratch folder {scratch})")
         took = flask_cli(env, scratch / "setup.log", "db", "upgrade")
         print(f"  flask db upgrade    {took:6.1f} s")

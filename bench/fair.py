@@ -64,7 +64,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import re
 import secrets
@@ -83,7 +82,7 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(BENCH)]
 
 from _loadgen import percentiles  # noqa: E402
-from checkout import (  # noqa: E402
+from checkout import (
     _CSRF_META,
     APP_NAME,
     DISTURBED_CORES,
@@ -93,18 +92,18 @@ from checkout import (  # noqa: E402
     Connection,
     SessionSampler,
     Shopper,
+    bench_servers_env,
     clean_up,
     connect,
     cpu_between,
     create_schema,
     cuts,
     flask_cli,
-    free_port,
     hidden_value,
     ms,
     print_log_errors,
+    print_machine,  # noqa: E402
     proc_table,
-    server_env,
     snapshot,
     start_gerai,
     start_sandbox,
@@ -759,21 +758,14 @@ def main() -> None:
     print(f"Gerai fair benchmark: {args.stands} stands (a sale every {args.sale_every:g} s "
           f"each, {QR_SHARE:.0%} by QR), {args.visitors} visitors, {args.dashboards} "
           f"dashboards, {args.seconds:g} s; PostgreSQL schema {schema}")
-    print(f"Machine: {cores} cores ({platform.machine()}, Python {platform.python_version()}). "
-          "Gerai, the sandbox gateway, PostgreSQL and the load generator all share them over "
-          "loopback: the figures are what this machine does with everything on it.")
-    print("  load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print_machine()
 
     create_schema(args.database_url, schema)
     scratch = Path(tempfile.mkdtemp(prefix="gerai-bench-fair-"))
     gerai = sandbox = None
     broken: list[str] = []
     try:
-        gerai_port, sandbox_port = free_port(), free_port()
-        hook = f"http://{HOST}:{gerai_port}/payments/webhooks/sandbox"
-        env = server_env(scratch, with_query(args.database_url, options=f"-csearch_path={schema}",
-                                             application_name=APP_NAME),
-                         f"http://{HOST}:{sandbox_port}", hook)
+        env, gerai_port, sandbox_port, hook = bench_servers_env(args.database_url, schema, scratch)
         print(f"\nSetup (scratch folder {scratch})")
         took = flask_cli(env, scratch / "setup.log", "db", "upgrade")
         print(f"  flask db upgrade    {took:6.1f} s")

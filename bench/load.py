@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import random
 import signal
 import sys
@@ -63,8 +62,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH)]
 
 from _loadgen import percentiles  # noqa: E402
-from checkout import (  # noqa: E402
-    APP_NAME,
+from checkout import (
     HOST,
     PAID_WITHIN_S,
     REQUEST_TIMEOUT,
@@ -72,20 +70,19 @@ from checkout import (  # noqa: E402
     Connection,
     Product,
     Shopper,
+    bench_servers_env,
     clean_up,
     connect,
     create_schema,
     cuts,
     flask_cli,
-    free_port,
     prepare_catalogue,
     print_log_errors,
+    print_machine,  # noqa: E402
     proc_table,
-    server_env,
     start_gerai,
     start_sandbox,
     verdict,
-    with_query,
 )
 
 KINDS = ("browse", "search", "checkout")
@@ -364,26 +361,18 @@ def main() -> None:
         parser.error("--rates, --seconds and --step-seconds must be positive")
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    cores = os.cpu_count() or 1
     schema = f"gerai_bench_{os.getpid()}"
     print(f"Gerai mixed load: browse {SHARES[0]:.0%}, search {SHARES[1]:.0%}, checkout "
           f"{SHARES[2]:.0%}; step-up over {', '.join(f'{r:g}' for r in rates)}/s "
           f"({args.step_seconds:g} s each), then {args.seconds:g} s at the best; "
           f"PostgreSQL schema {schema}")
-    print(f"Machine: {cores} cores ({platform.machine()}, Python {platform.python_version()}). "
-          "Gerai, the sandbox, PostgreSQL and the load generator share them over loopback, "
-          "with whatever else runs on this machine.")
-    print("  load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print_machine()
 
     create_schema(args.database_url, schema)
     scratch = Path(tempfile.mkdtemp(prefix="gerai-bench-load-"))
     gerai = sandbox = None
     try:
-        gerai_port, sandbox_port = free_port(), free_port()
-        hook = f"http://{HOST}:{gerai_port}/payments/webhooks/sandbox"
-        env = server_env(scratch, with_query(args.database_url, options=f"-csearch_path={schema}",
-                                             application_name=APP_NAME),
-                         f"http://{HOST}:{sandbox_port}", hook)
+        env, gerai_port, sandbox_port, hook = bench_servers_env(args.database_url, schema, scratch)
         print(f"\nSetup (scratch folder {scratch})")
         for step in (("db", "upgrade"),
                      ("seed-demo", "--products", str(args.products), "--shops", str(args.shops)),
