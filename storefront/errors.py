@@ -32,7 +32,7 @@ MESSAGES = {
 
 def error_page(status: int, detail: str | None = None):
     title, message = MESSAGES.get(status, MESSAGES[500])
-    return render("errors/error.html", status=status, code=status, title=title,
+    return render("errors/error.html", http_status=status, code=status, title=title,
                   message=detail or message)
 
 

@@ -22,23 +22,30 @@ def wants_fragment() -> bool:
     )
 
 
-def render(template: str, blocks: dict[str, str] | None = None, status: int = 200,
+def render(template: str, blocks: dict[str, str] | None = None, *, http_status: int = 200,
            oob: tuple[str, ...] = (), cache_seconds: int = 0, **context):
     """``oob`` names blocks sent along with a fragment for htmx to swap out of band
     (each carries hx-swap-oob), e.g. the cart badge after adding to the cart.
     ``cache_seconds`` lets a fragment be shared (see fragments.py): only for
-    blocks that carry nothing about the person asking."""
+    blocks that carry nothing about the person asking.
+
+    ``http_status`` has a name no template uses, and must be an int: a template
+    variable called ``status`` (an order filter from the query string) once became
+    the response's status line, headers and all.
+    """
+    if type(http_status) is not int or not 100 <= http_status <= 599:
+        raise TypeError(f"http_status must be an int HTTP status, not {http_status!r}")
     block = None
     if blocks and wants_fragment():
         block = blocks.get(request.headers.get("HX-Target", ""))
     if block:
         body = render_blocks(template, [block, *oob], **context) if oob else \
             render_block(template, block, **context)
-        if cache_seconds and status == 200:
+        if cache_seconds and http_status == 200:
             fragments.put(request.headers.get("HX-Target", ""), body, cache_seconds)
     else:
         body = render_template(template, **context)
-    return _respond(body, status)
+    return _respond(body, http_status)
 
 
 def _respond(body: str, status: int = 200):

@@ -42,7 +42,7 @@ def login():
         status = 422
     elif form.is_submitted():
         status = 422
-    return render("accounts/login.html", form=form, status=status)
+    return render("accounts/login.html", form=form, http_status=status)
 
 
 @bp.route("/daftar", methods=["GET", "POST"])
@@ -63,7 +63,7 @@ def register():
             return redirect(url_for("catalogue.home"))
     elif form.is_submitted():
         status = 422
-    return render("accounts/register.html", form=form, status=status)
+    return render("accounts/register.html", form=form, http_status=status)
 
 
 @bp.post("/keluar")
@@ -113,7 +113,7 @@ def forgot():
         flash(_("Jika email itu terdaftar, tautan untuk mengatur ulang kata sandi sudah dikirim. "
                 "Periksa kotak masuk Anda."))
         return redirect(url_for(".login"), 303)
-    return render("accounts/forgot.html", form=form, status=422 if form.is_submitted() else 200)
+    return render("accounts/forgot.html", form=form, http_status=422 if form.is_submitted() else 200)
 
 
 @bp.route("/sandi-baru/<token>", methods=["GET", "POST"])
@@ -121,12 +121,12 @@ def forgot():
 def reset(token: str):
     user = services.user_for_reset(token)
     if user is None:
-        return render("accounts/reset.html", form=None, status=400)
+        return render("accounts/reset.html", form=None, http_status=400)
     form = NewPasswordForm()
     if form.validate_on_submit():
         services.set_password(user, form.password.data)
         flash(_("Kata sandi baru tersimpan. Silakan masuk."))
         return redirect(url_for(".login"), 303)
-    response = render("accounts/reset.html", form=form, status=422 if form.is_submitted() else 200)
+    response = render("accounts/reset.html", form=form, http_status=422 if form.is_submitted() else 200)
     response.headers["Referrer-Policy"] = "no-referrer"  # the token stays on this page
     return response

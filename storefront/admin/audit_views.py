@@ -46,7 +46,7 @@ def _log(form, entries, total: int, page: int, status: int = 200):
     filters = {k: v for k, v in request.args.items() if k in form.data and v}  # for links
     return render("admin/audit.html", form=form, entries=entries, total=total, filters=filters,
                   page_number=page, page_size=PAGE_SIZE, labels=ACTION_LABELS,
-                  object_labels=OBJECT_LABELS, invalid=status == 422, status=status)
+                  object_labels=OBJECT_LABELS, invalid=status == 422, http_status=status)
 
 
 @bp.get("/audit.<kind>")

@@ -26,7 +26,7 @@ def _page(add_form: CategoryForm | None = None, status: int = 200,
     tree = services.category_tree()
     return render("admin/categories.html", tree=tree, counts=services.product_counts(),
                   add_form=add_form or CategoryForm(formdata=None, tops=tree),
-                  rename_form=rename_form or CategoryNameForm(formdata=None), status=status,
+                  rename_form=rename_form or CategoryNameForm(formdata=None), http_status=status,
                   **context)
 
 

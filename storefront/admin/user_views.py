@@ -29,7 +29,7 @@ def _page(status: int = 200, role_form: RoleForm | None = None, granting: User |
         users.insert(0, granting)
     return render("admin/users.html", search=search, users=users, searched=bool(text),
                   role_labels=ROLE_LABELS, role_form=role_form or RoleForm(formdata=None),
-                  granting=granting.id if granting else None, status=status, **context)
+                  granting=granting.id if granting else None, http_status=status, **context)
 
 
 def _back(user: User):

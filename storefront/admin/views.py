@@ -74,7 +74,7 @@ def _queue(form: RejectForm, status: int = 200, **context):
         select(Product.shop_id, func.count(Product.id))
         .where(Product.shop_id.in_([s.id for s in pending])).group_by(Product.shop_id)).all())
     return render("admin/verification.html", shops=pending, rejected=rejected,
-                  product_counts=counts, form=form, status=status, **context)
+                  product_counts=counts, form=form, http_status=status, **context)
 
 
 @bp.get("/verifikasi")

@@ -84,7 +84,7 @@ def add():
     g.basket_count = basket.count
     if wants_fragment():
         response = render("basket/added.html", blocks={f"beli-{product.id}": "button"},
-                          oob=("badge",), product=product, error=error, status=status,
+                          oob=("badge",), product=product, error=error, http_status=status,
                           basket=basket)
     else:
         if error:
@@ -107,7 +107,7 @@ def _own_line(line_id: int) -> BasketLine:
 def _cart_page(status=200, line_errors=None):
     basket = current_basket()
     return render("basket/basket.html", blocks={"keranjang": "cart"}, oob=("badge",),
-                  groups=services.grouped(basket), basket=basket, status=status,
+                  groups=services.grouped(basket), basket=basket, http_status=status,
                   line_errors=line_errors or {},
                   price_changed=any(l.price_changed for l in basket.lines) if basket else False)
 

@@ -81,7 +81,7 @@ def details():
     else:
         choices, status = _saved_choices(groups), 200
     return render("checkout/details.html", form=form, choices=choices, errors=errors,
-                  status=status)
+                  http_status=status)
 
 
 def _review_context(basket, notice=None):
@@ -130,7 +130,7 @@ def pay():
     if form.fingerprint.data != services.fingerprint(basket):
         # Prices or quantities changed since the review: show the new totals first.
         notice = _("Isi keranjang atau harga berubah. Periksa total baru sebelum membayar.")
-        return render("checkout/review.html", status=409, **_review_context(basket, notice))
+        return render("checkout/review.html", http_status=409, **_review_context(basket, notice))
     contact = services.Contact(**saved["contact"])
     choices = _saved_choices(grouped(basket))
     try:
@@ -152,7 +152,7 @@ def pay():
         services.abandon(purchase)
         session[SESSION_KEY]["attempt"] = services.new_attempt()
         session.modified = True
-        return render("checkout/review.html", status=503,
+        return render("checkout/review.html", http_status=503,
                       **_review_context(basket, error.message))
     session.pop(SESSION_KEY, None)
     return redirect(url, 303)

@@ -261,6 +261,6 @@ def _create(form: CooperativeForm):
         status = 409 if taken else 422
     else:
         status = 422
-    return render("cooperatives/office.html", form=form, status=status,
+    return render("cooperatives/office.html", form=form, http_status=status,
                   coops=db.session.scalars(select(Cooperative).order_by(Cooperative.name)).all(),
                   kelurahan=KELURAHAN_BY_KECAMATAN)

@@ -145,7 +145,7 @@ def sell(slug: str, code: str):
     if errors:
         if wants_json:
             return jsonify(errors=errors), 422
-        return render("exhibitions/till.html", blocks={"kasir": "register"}, status=422,
+        return render("exhibitions/till.html", blocks={"kasir": "register"}, http_status=422,
                       **_till_context(fair, stand, errors=errors, form=request.form))
     change = max((received or 0) - purchase.total, 0) if method == "cash" else None
     if wants_json:
@@ -220,12 +220,12 @@ def void(slug: str, code: str, order: str):
     if len(reason) < 3:
         return render("exhibitions/till_void.html", fair=fair, stand=stand, order=sale,
                       reason=reason, error=_("Tulis alasan pembatalan (minimal 3 huruf)."),
-                      status=422)
+                      http_status=422)
     try:
         till.void(sale, reason, current_user)
     except contract.PaymentError as error:
         return render("exhibitions/till_void.html", fair=fair, stand=stand, order=sale,
-                      reason=reason, error=str(error.message), status=503)
+                      reason=reason, error=str(error.message), http_status=503)
     flash(_("Penjualan %(code)s dibatalkan.", code=sale.code))
     return redirect(url_for(".screen", slug=slug, code=code), 303)
 
@@ -267,7 +267,7 @@ def goods(slug: str, code: str):
             return redirect(url_for(".screen", slug=slug, code=code), 303)
     return render("exhibitions/till_goods.html", fair=fair, stand=stand, options=options,
                   current=current, errors=errors, form=request.form,
-                  status=422 if errors else 200)
+                  http_status=422 if errors else 200)
 
 
 # --- visitors ------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ def visitor_basket(slug: str, code: str):
     except till.SaleRefused as refused:
         return render("exhibitions/stand.html", fair=fair, stand=stand,
                       items=till.stand_items(stand), products=services.stand_products(stand),
-                      error=refused.message, status=422)  # grid not cached: a rare answer
+                      error=refused.message, http_status=422)  # grid not cached: a rare answer
     return redirect(url_for(".pay", token=purchase.pay_token), 303)
 
 

@@ -62,13 +62,13 @@ def new_fair():
         flash(_("Pameran dibuat. Sekarang susun stannya."))
         return redirect(url_for(".fair", slug=fair.slug), 303)
     return render("exhibitions/fair_form.html", form=form,
-                  status=422 if form.is_submitted() else 200)
+                  http_status=422 if form.is_submitted() else 200)
 
 
 def _fair_page(fair: Fair, stands_form: StandsForm, status: int = 200):
     shops = db.session.scalars(select(Shop).where(Shop.verified).order_by(Shop.name)).all()
     return render("exhibitions/fair.html", fair=fair, stands_form=stands_form, shops=shops,
-                  status=status)
+                  http_status=status)
 
 
 @bp.get("/<slug>")

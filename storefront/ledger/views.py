@@ -23,7 +23,7 @@ def _statement_page(template: str, shop: Shop, form: PayoutForm | None = None,
                     status: int = 200):
     payouts = db.session.scalars(select(Payout).where(Payout.shop_id == shop.id)
                                  .order_by(Payout.paid_on.desc(), Payout.id.desc())).all()
-    return render(template, shop=shop, payouts=payouts, form=form, status=status,
+    return render(template, shop=shop, payouts=payouts, form=form, http_status=status,
                   account=services.statement(shop.id, with_entries=True))
 
 

@@ -73,7 +73,7 @@ def _report():
 def index():
     form, report, valid = _report()
     return render("reports/index.html", blocks={"laporan": "report"}, form=form, report=report,
-                  status=200 if valid else 422)
+                  http_status=200 if valid else 422)
 
 
 @bp.get("/ekspor.<kind>")

@@ -66,7 +66,7 @@ def _recent_jobs(limit: int = 10) -> list[ImportJob]:
 
 def _upload_page(form: UploadForm, status: int = 200):
     return render("seller/import.html", view="upload", form=form, jobs=_recent_jobs(),
-                  categories=imports.categories_for_help(), status=status)
+                  categories=imports.categories_for_help(), http_status=status)
 
 
 def _csv_response(data: bytes, filename: str):

@@ -19,7 +19,7 @@ from ..exhibitions.services import current_stands
 from ..extensions import db
 from ..htmx import render
 from ..media import PictureRejected, StorageUnavailable, load_picture, store_picture
-from ..orders.models import Order
+from ..orders.models import ORDER_STATUSES, Order
 from ..payments.gateway import PaymentError
 from ..places import KELURAHAN_BY_KECAMATAN
 from ..urls import safe_next
@@ -99,7 +99,7 @@ def open_shop():
             services.open_shop(current_user, form.details(), logo)
             flash(_("Toko Anda sudah terdaftar dan menunggu verifikasi Dinas."))
             return redirect(url_for(".dashboard"))
-    return render("seller/shop_form.html", form=form, shop=None, status=_form_status(form))
+    return render("seller/shop_form.html", form=form, shop=None, http_status=_form_status(form))
 
 
 @bp.route("/toko", methods=["GET", "POST"])
@@ -114,7 +114,7 @@ def edit_shop():
             flash(_("Data toko disimpan dan diajukan ulang ke Dinas untuk diverifikasi.")
                   if resubmitted else _("Data toko disimpan."))
             return redirect(url_for(".edit_shop"))
-    return render("seller/shop_form.html", form=form, shop=g.shop, status=_form_status(form))
+    return render("seller/shop_form.html", form=form, shop=g.shop, http_status=_form_status(form))
 
 
 @bp.get("/kelurahan")
@@ -213,7 +213,7 @@ def new_product():
         flash(_("Produk disimpan. Tambahkan foto agar lebih menarik."))
         return redirect(url_for(".edit_product", product_id=product.id))
     return render("seller/product_form.html", form=form, product=None,
-                  status=422 if form.is_submitted() else 200)
+                  http_status=422 if form.is_submitted() else 200)
 
 
 @bp.route("/produk/<int:product_id>", methods=["GET", "POST"])
@@ -232,7 +232,7 @@ def edit_product(product_id: int):
 def _product_page(product: Product, form: ProductForm, photo_form: PhotoForm, status: int):
     return render("seller/product_form.html", form=form, product=product,
                   photo_form=photo_form, stock_form=_stock_form(product, None),
-                  history=services.stock_history(product, 10), status=status)
+                  history=services.stock_history(product, 10), http_status=status)
 
 
 @bp.post("/produk/<int:product_id>/cepat")
@@ -255,7 +255,7 @@ def quick_edit(product_id: int):
             flash(_("Harga dan stok %(name)s disimpan.", name=product.name))
         return redirect(url_for(".products"))
     return render("seller/products.html", blocks={f"produk-{product.id}": "product_row"},
-                  shop=g.shop, product=product, quick=form, saved=status == 200, status=status)
+                  shop=g.shop, product=product, quick=form, saved=status == 200, http_status=status)
 
 
 @bp.post("/produk/<int:product_id>/salin")
@@ -365,7 +365,7 @@ def stock(product_id: int):
         else:
             status = 422
     return render("seller/stock.html", product=product, form=form,
-                  history=services.stock_history(product), status=status)
+                  history=services.stock_history(product), http_status=status)
 
 
 # --- orders -----------------------------------------------------------------------------
@@ -381,6 +381,8 @@ def _own_order(order_id: int) -> Order:
 @shop_required
 def orders():
     status = request.args.get("status") or None
+    if status not in ORDER_STATUSES:
+        status = None  # a filter the page never offers shows every order
     return render("seller/orders.html", orders=services.shop_orders(g.shop, status), status=status)
 
 
@@ -405,4 +407,4 @@ def order(order_id: int):
             return redirect(url_for(".order", order_id=found.id), 303)
     elif form.is_submitted():
         status = 422
-    return render("seller/order.html", order=found, form=form, status=status)
+    return render("seller/order.html", order=found, form=form, http_status=status)
