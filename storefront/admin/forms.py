@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -76,12 +77,16 @@ class CategoryNameForm(GeraiForm):
 
 
 class CategoryForm(CategoryNameForm):
-    parent = SelectField(_l("Letak"), validators=[Optional()])
+    # hx-disable: the options carry category names people typed (defence in depth; the
+    # names are escaped, and htmx would ignore anything inside even if one were not).
+    parent = SelectField(_l("Letak"), validators=[Optional()], render_kw={"hx-disable": True})
 
     def __init__(self, *args, tops=(), **kwargs):
         super().__init__(*args, **kwargs)
+        # gettext, not lazy_gettext: a label holding a name someone typed must be a plain
+        # str, which WTForms escapes. (A lazy string was trusted as markup: issue 13.2.)
         self.parent.choices = [SelectChoice("", _l("Kategori utama"))] + [
-            SelectChoice(str(top.id), _l("Sub dari %(name)s", name=top.name)) for top in tops]
+            SelectChoice(str(top.id), _("Sub dari %(name)s", name=top.name)) for top in tops]
 
 
 class RoleForm(GeraiForm):
