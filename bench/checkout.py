@@ -914,9 +914,8 @@ def verify_ledger(url: str, schema: str, initial: dict[int, int], seen_paid: set
                          group by p.id having p.total <> coalesce(sum(o.total), 0)""")
         problems += [f"purchase {c} total {t} but its orders add up to {s}" for c, t, s in totals[:5]]
         held = dict(rows("""
-            select ol.product_id, sum(ol.quantity) from order_line ol
-            join "order" o on o.id = ol.order_id join purchase p on p.id = o.purchase_id
-            where not p.stock_released group by ol.product_id"""))
+            select product_id, sum(quantity) from stock_hold
+            where state in ('active', 'consumed') group by product_id"""))
         sold = dict(rows("""
             select ol.product_id, sum(ol.quantity) from order_line ol
             join "order" o on o.id = ol.order_id join purchase p on p.id = o.purchase_id

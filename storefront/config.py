@@ -82,6 +82,14 @@ def from_environment() -> dict:
         "PAYMENT_EXPIRY_MINUTES": int(os.environ.get("PAYMENT_EXPIRY_MINUTES", 30)),
         # A payment QR shown at a fair stand holds its stock this long.
         "FAIR_CHARGE_MINUTES": int(os.environ.get("FAIR_CHARGE_MINUTES", 15)),
+        # Unpaid stock one client may hold at once: a shopper's account, or the address of
+        # a shopper without one. Counted over open holds, not requests, so 300 visitors on
+        # a fair's shared Wi-Fi (who pay within minutes) still get through.
+        "HOLDS_PER_CLIENT": int(os.environ.get("HOLDS_PER_CLIENT", 30)),
+        "HELD_UNITS_PER_CLIENT_PRODUCT": int(os.environ.get("HELD_UNITS_PER_CLIENT_PRODUCT", 10)),
+        # A visitor's stand basket without a separate fair stock takes at most this many
+        # units of one product from the shop's online stock.
+        "VISITOR_BASKET_MAX_UNITS": int(os.environ.get("VISITOR_BASKET_MAX_UNITS", 10)),
         # Platform fee per shop order, in percent of its goods (recorded for payouts).
         "PLATFORM_FEE_PERCENT": int(os.environ.get("PLATFORM_FEE_PERCENT", 0)),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),

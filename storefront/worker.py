@@ -32,8 +32,8 @@ def _safely(task: Callable[[], object], name: str):
 
 def run(stop: threading.Event, *, search: bool = True, payments: bool = True,
         interval: float = 0.5, reconcile_every: float = 60.0) -> None:
-    from .checkout.services import reconcile
     from .indexing.services import apply_outbox
+    from .payments.runner import reconcile
 
     last_reconcile = 0.0
     while not stop.is_set():

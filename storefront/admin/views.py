@@ -99,6 +99,7 @@ def approve(shop_id: int):
     if (conflict := _still_pending(shop)) is not None:
         return conflict
     seller.verify_shop(shop, actor=current_user)
+    db.session.commit()
     flash(_("%(shop)s sudah diverifikasi dan tampil di katalog.", shop=shop.name))
     return redirect(url_for(".verification"), 303)
 
@@ -113,6 +114,7 @@ def reject(shop_id: int):
     if not form.validate_on_submit():
         return _queue(form, status=422, rejecting=shop.id)
     seller.reject_shop(shop, form.reason.data.strip(), actor=current_user)
+    db.session.commit()
     flash(_("%(shop)s ditolak; penjual melihat alasannya.", shop=shop.name))
     return redirect(url_for(".verification"), 303)
 
@@ -132,6 +134,19 @@ def search_retry():
     return redirect(url_for(".search_status"), 303)
 
 
+@bp.get("/pembayaran")
+@reader_required
+def payments():
+    """Payments that did not count (wrong id, amount or currency: money to give back) and
+    refunds the gateway has not finished or refused."""
+    from ..orders.models import Order
+    from ..payments import settlement
+
+    refunds = db.session.scalars(select(Order).where(Order.refund_status.in_(("pending", "failed")))
+                                 .order_by(Order.updated_at.desc()).limit(200)).all()
+    return render("admin/payments.html", mismatches=settlement.mismatches(), refunds=refunds)
+
+
 @click.command("shop-verify")
 @click.argument("slug")
 @click.option("--reject", "reason", default=None, help="Reject with this reason instead.")
@@ -144,9 +159,11 @@ def shop_verify(slug: str, reason: str | None):
     # No signed-in person on the command line: the entry says where it came from.
     if reason:
         seller.reject_shop(shop, reason, note="flask shop-verify")
+        db.session.commit()
         click.echo(f"{shop.name}: ditolak.")
     else:
         seller.verify_shop(shop, note="flask shop-verify")
+        db.session.commit()
         click.echo(f"{shop.name}: terverifikasi.")
 
 

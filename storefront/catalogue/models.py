@@ -178,6 +178,7 @@ class ProductVariant(db.Model):
 
 
 STOCK_REASONS = ("restock", "correction", "damaged", "sale", "import", "return")
+# Written only by storefront/inventory: the history of every stock column.
 
 
 class StockAdjustment(db.Model):
@@ -186,6 +187,9 @@ class StockAdjustment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("product_variant.id", ondelete="CASCADE"))
+    # A stand's own fair stock moved, not the shop's: left out of the shop's stock sums.
+    stand_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stand_item.id", ondelete="SET NULL", name="fk_stock_adjustment_stand_item"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     change: Mapped[int]
     stock_after: Mapped[int]

@@ -34,7 +34,6 @@ class Purchase(db.Model):
     pay_token: Mapped[str | None] = mapped_column(String(48), unique=True)
     stand_id: Mapped[int | None] = mapped_column(ForeignKey("stand.id", name="fk_purchase_stand"),
                                                  index=True)
-    stock_released: Mapped[bool] = mapped_column(default=False)
     paid_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -13,15 +13,16 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..basket.services import COOKIE, grouped
+from ..basket.services import grouped
 from ..basket.views import current_basket
 from ..extensions import db, limiter
 from ..htmx import render
+from ..inventory import services as inventory
 from ..payments import gateway as contract
+from ..payments import runner
 from . import services
 from .forms import ContactForm, PayForm
 from .models import Purchase
@@ -103,10 +104,8 @@ def review():
 
 
 def _shopper() -> str:
-    """Limits count per shopper, not per address: many phones share one carrier NAT."""
-    if current_user.is_authenticated:
-        return f"user:{current_user.id}"
-    return f"cart:{request.cookies.get(COOKIE) or get_remote_address()}"
+    """Limits count per account, or per address without one (never per cookie)."""
+    return holder()
 
 
 @bp.post("/checkout/bayar")
@@ -133,29 +132,45 @@ def pay():
         return render("checkout/review.html", http_status=409, **_review_context(basket, notice))
     contact = services.Contact(**saved["contact"])
     choices = _saved_choices(grouped(basket))
+    buyer = current_user if current_user.is_authenticated else None
     try:
-        purchase = services.place_purchase(basket, current_user if current_user.is_authenticated
-                                           else None, contact, choices, saved["attempt"],
-                                           current_app.config["PAYMENT_GATEWAY"])
+        purchase = services.place_purchase(basket, buyer, contact, choices, saved["attempt"],
+                                           current_app.config["PAYMENT_GATEWAY"],
+                                           client=holder())
     except services.OutOfStock as short:
+        db.session.rollback()
         flash(_("Stok tidak cukup untuk: %(items)s. Ubah jumlahnya lalu coba lagi.",
                 items=", ".join(short.names)), "error")
         return redirect(url_for("basket.show"), 303)
+    except inventory.TooManyHolds:
+        db.session.rollback()
+        return render("checkout/review.html", http_status=429, **_review_context(
+            basket, _("Terlalu banyak pembayaran yang belum selesai dari perangkat atau jaringan "
+                      "ini. Selesaikan atau batalkan yang lama dulu, atau coba lagi nanti.")))
+    db.session.commit()
     session.setdefault("purchases", [])
     session["purchases"] = (session["purchases"] + [purchase.code])[-20:]
     try:
-        url = services.start_payment(
+        url = runner.start_payment(
             purchase,
             success_url=url_for(".done", code=purchase.code, _external=True),
             cancel_url=url_for(".cancelled", code=purchase.code, _external=True))
     except contract.PaymentError as error:
-        services.abandon(purchase)
+        runner.close(purchase)
         session[SESSION_KEY]["attempt"] = services.new_attempt()
         session.modified = True
         return render("checkout/review.html", http_status=503,
                       **_review_context(basket, error.message))
     session.pop(SESSION_KEY, None)
     return redirect(url, 303)
+
+
+def holder() -> str:
+    """Whom this request's stock holds count against: the account, else the address
+    (behind TRUSTED_PROXIES, the forwarded one). Never a cookie: a client can drop those."""
+    return inventory.client_key(
+        user_id=current_user.id if current_user.is_authenticated else None,
+        address=request.remote_addr)
 
 
 def _may_see(purchase: Purchase) -> bool:
@@ -175,11 +190,7 @@ def _own_purchase(code: str) -> Purchase:
 def done(code: str):
     """Confirmation and receipt; while the payment is pending it asks again every 2 s."""
     purchase = _own_purchase(code)
-    if purchase.status == "pending":
-        try:
-            services.settle_from_gateway(purchase)
-        except contract.PaymentError:
-            pass  # the webhook or the reconciler will settle it; the page keeps asking
+    # Only webhooks and the reconciler ask the gateway; this page reads what they settled.
     response = render("checkout/done.html", blocks={"status-pembayaran": "status"},
                       purchase=purchase)
     response.headers["Cache-Control"] = "no-store"
@@ -196,14 +207,11 @@ def cancelled(code: str):
 @bp.post("/pesanan/<code>/batal")
 def cancel(code: str):
     purchase = _own_purchase(code)
-    if purchase.status == "pending":
-        if purchase.payment_id:
-            try:
-                services.settle(purchase, services.gateway().cancel_payment(purchase.payment_id))
-            except contract.PaymentError:
-                services.settle_from_gateway(purchase)
-        else:
-            services.abandon(purchase)
+    try:
+        runner.cancel(purchase)
+    except contract.PaymentError as error:
+        flash(str(error.message), "error")
+        return redirect(url_for(".done", code=code), 303)
     if purchase.status == "paid":
         flash(_("Pembayaran ini sudah lunas."))
         return redirect(url_for(".done", code=code), 303)

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 
 from ..accounts.models import User, UserRole, new_session_token
 from ..accounts.passwords import hash_password
-from ..catalogue.models import Category, Product, ProductImage, Shop
+from ..catalogue.models import Category, Product, ProductImage, Shop, StockAdjustment
 from ..cooperatives.models import Cooperative, Membership
 from ..exhibitions.models import Fair, Stand, StandItem
 from ..exhibitions.services import stand_codes
@@ -181,6 +181,11 @@ def seed(products: int = 640, shops: int | None = None,
                 image_rows.append({"product_id": product_id, "position": position, "key": picture.key,
                                    "alt": name, "width": picture.width, "height": picture.height})
         db.session.execute(insert(Product), product_rows)
+        # The opening count is the first line of each product's stock history.
+        db.session.execute(insert(StockAdjustment), [
+            {"product_id": row["id"], "change": row["stock"], "stock_after": row["stock"],
+             "reason": "restock", "note": "Stok awal (data demo)", "created_at": now}
+            for row in product_rows if row["stock"]])
         db.session.execute(insert(ProductImage), image_rows)
         db.session.commit()
         made += batch

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -25,12 +25,13 @@ from ..catalogue.models import Product, visible_products
 from ..checkout import services as checkout
 from ..checkout.models import Purchase
 from ..extensions import db
+from ..inventory import services as inventory
 from ..ledger import services as ledger
 from ..money import format_rupiah
 from ..orders.models import Order, OrderLine
 from ..payments import gateway as contract
+from ..payments import runner, settlement
 from ..payments.cash import CashGateway
-from ..seller.services import NotEnoughStock, change_stock
 from ..timeutil import utcnow
 from .models import Stand, StandItem
 
@@ -42,9 +43,9 @@ VISITOR = "Pengunjung pameran"
 class SaleRefused(Exception):
     """The sale cannot be made as asked; ``message`` is for the keeper or visitor."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, status: int = 422):
         super().__init__(message)
-        self.message = message
+        self.message, self.status = message, status
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ def choosable(stand: Stand) -> list[tuple[Product, object | None]]:
     return [(p, v) for p in products for v in (p.variants or [None])]
 
 
-def set_items(stand: Stand, chosen: dict[tuple[int, int | None], int | None]) -> None:
+def set_items(stand: Stand, chosen: dict[tuple[int, int | None], int | None],
+              user=None) -> None:
     """Bring exactly ``chosen`` to the stand: (product, variant) -> fair stock or None."""
     allowed = {(p.id, v.id if v else None) for p, v in choosable(stand)}
     existing = {(i.product_id, i.variant_id): i for i in
@@ -89,29 +91,10 @@ def set_items(stand: Stand, chosen: dict[tuple[int, int | None], int | None]) ->
             continue
         item = existing.get(key)
         if item is None:
-            db.session.add(StandItem(stand_id=stand.id, product_id=key[0], variant_id=key[1],
-                                     fair_stock=fair_stock))
-        else:
-            item.fair_stock = fair_stock
-    db.session.commit()
-
-
-def move_stock(stand_id: int, line: OrderLine, change: int, reason: str, note: str) -> None:
-    """Take (negative) or return stock for a stand sale: the fair stock if it has one."""
-    if line.product_id is None:
-        return  # a typed amount: nothing on a shelf
-    item = db.session.scalar(select(StandItem).where(
-        StandItem.stand_id == stand_id, StandItem.product_id == line.product_id,
-        StandItem.variant_id.is_(None) if line.variant_id is None
-        else StandItem.variant_id == line.variant_id))
-    if item is not None and item.fair_stock is not None:
-        if not db.session.execute(
-                update(StandItem).where(StandItem.id == item.id,
-                                        StandItem.fair_stock + change >= 0)
-                .values(fair_stock=StandItem.fair_stock + change)).rowcount:
-            raise NotEnoughStock()
-        return
-    change_stock(line.product_id, change, reason, variant_id=line.variant_id, note=note)
+            item = StandItem(stand_id=stand.id, product_id=key[0], variant_id=key[1])
+            db.session.add(item)
+        inventory.set_fair_stock(item, fair_stock, user_id=user.id if user else None)
+    db.session.flush()
 
 
 # --- ringing up -----------------------------------------------------------------------
@@ -122,13 +105,15 @@ def attempt_for(stand: Stand, key: str) -> str:
 
 
 def ring_up(stand: Stand, lines: list[SaleLine], amount: int, *, method: str, key: str,
-            user=None, fulfilment: str = "stand",
-            received: int | None = None) -> tuple[Purchase, bool]:
+            user=None, fulfilment: str = "stand", received: int | None = None,
+            client: str | None = None) -> tuple[Purchase, bool]:
     """Record a sale at the stand; returns it and whether it is new.
 
     ``method`` is "qr" (a pending charge the visitor pays by scanning) or "cash"
     (paid now). Prices come from the database, never from the device. The same
-    ``key`` again returns the sale it first made, whatever else was sent.
+    ``key`` again returns the sale it first made, whatever else was sent, also
+    when both arrive at once. ``client`` limits what one visitor may hold unpaid.
+    Only flushes: the caller commits.
     """
     attempt = attempt_for(stand, key)
     existing = db.session.scalar(select(Purchase).where(Purchase.attempt == attempt))
@@ -139,6 +124,11 @@ def ring_up(stand: Stand, lines: list[SaleLine], amount: int, *, method: str, ke
         raise SaleRefused(_("Pilih barang atau ketik nominal dulu."))
     if any(line.quantity > MAX_QUANTITY for line in lines):
         raise SaleRefused(_("Paling banyak %(n)d per barang.", n=MAX_QUANTITY))
+    if client is not None:
+        cap = current_app.config["VISITOR_BASKET_MAX_UNITS"]
+        if any(line.item.fair_stock is None and line.quantity > cap for line in lines):
+            raise SaleRefused(_("Paling banyak %(n)d per barang untuk pesanan dari ponsel; "
+                                "untuk lebih, bayar langsung di stan.", n=cap))
     total = sum(line.item.price * line.quantity for line in lines) + max(amount, 0)
     if total <= 0:
         raise SaleRefused(_("Jumlah harus lebih dari Rp 0."))
@@ -152,16 +142,14 @@ def ring_up(stand: Stand, lines: list[SaleLine], amount: int, *, method: str, ke
     minutes = current_app.config.get("FAIR_CHARGE_MINUTES", 15)
     purchase = Purchase(
         code=checkout._code("ST"), attempt=attempt, buyer_name=VISITOR, buyer_whatsapp="",
-        total=total, stand_id=stand.id, status="paid" if cash else "pending",
+        total=total, stand_id=stand.id, status="pending",
         gateway="cash" if cash else current_app.config["PAYMENT_GATEWAY"],
         pay_token=None if cash else secrets.token_urlsafe(24),
-        expires_at=now + timedelta(minutes=minutes), paid_at=now if cash else None)
+        expires_at=now + timedelta(minutes=minutes))
     order = Order(code=checkout._code("P"), shop_id=stand.shop_id, purchase=purchase,
                   buyer_name=VISITOR, buyer_whatsapp="", stand_id=stand.id,
                   channel="fair_cash" if cash else "fair_qr", fulfilment=fulfilment,
-                  status=("completed" if fulfilment == "stand" else "new") if cash
-                  else "awaiting_payment", paid_at=now if cash else None,
-                  subtotal=total, delivery_fee=0, total=total,
+                  status="awaiting_payment", subtotal=total, delivery_fee=0, total=total,
                   platform_fee=total * current_app.config.get("PLATFORM_FEE_PERCENT", 0) // 100)
     for line in sorted(lines, key=lambda l: (l.item.product_id, l.item.variant_id or 0)):
         item = line.item
@@ -172,32 +160,33 @@ def ring_up(stand: Stand, lines: list[SaleLine], amount: int, *, method: str, ke
     if amount > 0:
         order.lines.append(OrderLine(name="Nominal", unit_price=amount, quantity=1,
                                      line_total=amount))
-    db.session.add_all([purchase, order])
-    db.session.flush()
-    short = []
-    for line in order.lines:
-        try:
-            move_stock(stand.id, line, -line.quantity, "sale", purchase.code)
-        except NotEnoughStock:
-            short.append(line.name)
-    if short:
-        db.session.rollback()
-        raise SaleRefused(_("Stok tidak cukup: %(items)s.", items=", ".join(short)))
-    if cash:
-        ledger.post_sale(order, now)
-        payment = CashGateway().create_payment(
-            amount=total, reference=purchase.code, description=purchase.code, success_url="",
-            cancel_url="", idempotency_key=attempt)
-        purchase.payment_id = payment.id
     try:
-        db.session.commit()
+        # The same key sent twice at once: the unique attempt lets one insert through.
+        with db.session.begin_nested():
+            db.session.add_all([purchase, order])
+            db.session.flush()
     except IntegrityError:
-        # The same key sent twice at once: the other request recorded it.
-        db.session.rollback()
         existing = db.session.scalar(select(Purchase).where(Purchase.attempt == attempt))
         if existing is None:
             raise
         return existing, False
+    held = [inventory.Line(l.product_id, l.variant_id, l.quantity, l.name)
+            for l in order.lines if l.product_id is not None]
+    try:
+        inventory.check_client(client, held)
+    except inventory.TooManyHolds:
+        raise SaleRefused(_("Terlalu banyak pesanan belum dibayar dari jaringan ini. Bayar "
+                            "atau tunggu pesanan lama kedaluwarsa, lalu coba lagi."), 429) from None
+    short = inventory.hold(purchase.id, held, kind="visitor_basket" if client else "stand_charge",
+                           expires_at=purchase.expires_at, client=client, stand_id=stand.id,
+                           user_id=user.id if user else None, note=purchase.code)
+    if short:
+        raise SaleRefused(_("Stok tidak cukup: %(items)s.", items=", ".join(short)))
+    if cash:
+        payment = CashGateway().create_payment(
+            amount=total, reference=purchase.code, description=purchase.code, success_url="",
+            cancel_url="", idempotency_key=attempt)
+        settlement.cash_paid(purchase, payment)
     return purchase, True
 
 
@@ -207,21 +196,13 @@ def charge_by_token(token: str) -> Purchase | None:
     return db.session.scalar(select(Purchase).where(Purchase.pay_token == token))
 
 
-def refresh(purchase: Purchase, *, ask_gateway: bool = False) -> Purchase:
-    """Bring a pending charge up to date: expired after its time, or settled by the gateway."""
-    if purchase.status != "pending":
+def refresh(purchase: Purchase) -> Purchase:
+    """A pending charge past its time is closed (cancelled at the gateway first, so it
+    cannot be paid after its stock went back); otherwise webhooks settle it."""
+    if purchase.status != "pending" or purchase.expires_at >= utcnow():
         return purchase
     try:
-        if purchase.expires_at < utcnow():
-            if purchase.payment_id:
-                payment = checkout.gateway().retrieve_payment(purchase.payment_id)
-                if payment.status == contract.PENDING:
-                    payment = checkout.gateway().cancel_payment(purchase.payment_id)
-                checkout.settle(purchase, payment)
-            else:
-                checkout.abandon(purchase, "expired")
-        elif ask_gateway and purchase.payment_id:
-            checkout.settle_from_gateway(purchase)
+        runner.ask(purchase)
     except contract.PaymentError:
         db.session.rollback()  # the webhook or the reconciler settles it later
     return purchase
@@ -229,17 +210,7 @@ def refresh(purchase: Purchase, *, ask_gateway: bool = False) -> Purchase:
 
 def cancel_charge(purchase: Purchase) -> Purchase:
     """The keeper takes back a charge nobody has paid yet; its stock returns."""
-    if purchase.status != "pending":
-        return purchase
-    if purchase.payment_id:
-        try:
-            checkout.settle(purchase, checkout.gateway().cancel_payment(purchase.payment_id))
-        except contract.PaymentError:
-            db.session.rollback()
-            checkout.settle_from_gateway(purchase)
-    else:
-        checkout.abandon(purchase, "cancelled")
-    return purchase
+    return runner.cancel(purchase)
 
 
 def void(order: Order, reason: str, user) -> Order:
@@ -249,18 +220,17 @@ def void(order: Order, reason: str, user) -> Order:
     """
     purchase = order.purchase
     if purchase.status == "pending":
-        cancel_charge(purchase)
+        runner.cancel(purchase)
         order.cancel_reason = reason
-        db.session.commit()
         return order
-    return checkout.refund_order(order, reason, user)
+    return runner.refund(order, reason, user)
 
 
 def hand_over(order: Order) -> Order:
     """A visitor's paid basket is collected at the stand."""
     if order.status in ("new", "processing", "ready") and order.paid_at is not None:
         order.status = "completed"
-        db.session.commit()
+        db.session.flush()
     return order
 
 

@@ -20,14 +20,15 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..checkout import services as checkout
 from ..checkout.models import Purchase
-from ..extensions import cache, db, limiter
+from ..checkout.views import holder
+from ..extensions import db, limiter
 from ..htmx import render, wants_fragment
 from ..money import format_rupiah, parse_rupiah
 from ..orders.models import Order
 from ..payments import gateway as contract
-from ..timeutil import jakarta_day_start, today_in_jakarta, utcnow
+from ..payments import runner
+from ..timeutil import jakarta_day_start, today_in_jakarta
 from . import services, till
 from .models import Fair, Stand, StandItem
 
@@ -141,7 +142,10 @@ def sell(slug: str, code: str):
                                          method=method, key=key, user=current_user,
                                          received=received)
         except till.SaleRefused as refused:
+            db.session.rollback()
             errors["jual"] = refused.message
+        else:
+            db.session.commit()
     if errors:
         if wants_json:
             return jsonify(errors=errors), 422
@@ -172,10 +176,9 @@ def charge(slug: str, code: str, charge: str):
     """The charge on screen; htmx asks every second until it is paid or closed."""
     fair, stand = _keeper_stand(slug, code)
     purchase = _stand_charge(stand, charge)
-    # Webhooks settle charges; past a few seconds ask the gateway too, at most every 3 s.
-    waited = (utcnow() - purchase.created_at).total_seconds()
-    ask = waited > 5 and cache.add(f"till-ask:{purchase.id}", 1, timeout=3)
-    till.refresh(purchase, ask_gateway=bool(ask))
+    # Webhooks settle charges (the reconciler catches lost ones); the poll only reads,
+    # and closes a charge that ran out of time.
+    till.refresh(purchase)
     context = {"charge": purchase, "pay_url": _pay_url(purchase)}
     if purchase.status == "pending":
         context["qr"] = services.qr_svg(_pay_url(purchase), scale=5)
@@ -190,7 +193,11 @@ def charge(slug: str, code: str, charge: str):
 @login_required
 def cancel_charge(slug: str, code: str, charge: str):
     fair, stand = _keeper_stand(slug, code)
-    purchase = till.cancel_charge(_stand_charge(stand, charge))
+    try:
+        purchase = till.cancel_charge(_stand_charge(stand, charge))
+    except contract.PaymentError as error:
+        flash(str(error.message), "error")
+        return redirect(url_for(".charge", slug=slug, code=code, charge=charge), 303)
     if purchase.status == "paid":
         flash(_("Tagihan ini sudah dibayar; batalkan lewat daftar penjualan bila perlu."))
     return redirect(url_for(".screen", slug=slug, code=code), 303)
@@ -223,6 +230,7 @@ def void(slug: str, code: str, order: str):
                       http_status=422)
     try:
         till.void(sale, reason, current_user)
+        db.session.commit()
     except contract.PaymentError as error:
         return render("exhibitions/till_void.html", fair=fair, stand=stand, order=sale,
                       reason=reason, error=str(error.message), http_status=503)
@@ -235,6 +243,7 @@ def void(slug: str, code: str, order: str):
 def hand_over(slug: str, code: str, order: str):
     fair, stand = _keeper_stand(slug, code)
     till.hand_over(_stand_order(stand, order))
+    db.session.commit()
     if wants_fragment():
         return render("exhibitions/till.html", blocks={"penjualan": "sales"},
                       **_till_context(fair, stand))
@@ -262,7 +271,8 @@ def goods(slug: str, code: str):
                 continue
             chosen[(product.id, variant.id if variant else None)] = int(stock) if stock else None
         if not errors:
-            till.set_items(stand, chosen)
+            till.set_items(stand, chosen, current_user)
+            db.session.commit()
             flash(_("Barang di stan disimpan: %(n)d.", n=len(chosen)))
             return redirect(url_for(".screen", slug=slug, code=code), 303)
     return render("exhibitions/till_goods.html", fair=fair, stand=stand, options=options,
@@ -287,11 +297,13 @@ def visitor_basket(slug: str, code: str):
         abort(404)
     try:
         purchase, _new = till.ring_up(stand, _sale_lines(stand, request.form), 0, method="qr",
-                                      key=till_key(), fulfilment="pickup")
+                                      key=till_key(), fulfilment="pickup", client=holder())
     except till.SaleRefused as refused:
+        db.session.rollback()
         return render("exhibitions/stand.html", fair=fair, stand=stand,
                       items=till.stand_items(stand), products=services.stand_products(stand),
-                      error=refused.message, http_status=422)  # grid not cached: a rare answer
+                      error=refused.message, http_status=refused.status)  # grid not cached: a rare answer
+    db.session.commit()
     return redirect(url_for(".pay", token=purchase.pay_token), 303)
 
 
@@ -303,7 +315,7 @@ def _charge_or_404(token: str) -> Purchase:
 def pay(token: str):
     """What the payment QR opens on the visitor's phone: stand, items, amount, and its state."""
     purchase = _charge_or_404(token)
-    till.refresh(purchase, ask_gateway=purchase.payment_id is not None)
+    till.refresh(purchase)
     response = render("exhibitions/pay.html", blocks={"status-bayar": "status"},
                       purchase=purchase, order=purchase.orders[0], stand=purchase.stand)
     response.headers["Cache-Control"] = "no-store"
@@ -320,7 +332,7 @@ def pay_start(token: str):
         return redirect(url_for(".pay", token=token), 303)
     url = url_for(".pay", token=token, _external=True)
     try:
-        target = checkout.start_payment(purchase, success_url=url, cancel_url=url)
+        target = runner.start_payment(purchase, success_url=url, cancel_url=url)
     except contract.PaymentError as error:
         flash(str(error.message), "error")
         return redirect(url_for(".pay", token=token), 303)

@@ -203,6 +203,7 @@ def check() -> list[str]:
             problems.append(f"pesanan {code}: buku besar {dict(got)} ≠ pesanan {want}")
     for order_id in posted:
         problems.append(f"entri untuk pesanan {order_id} yang tidak ada")
+    problems += unbacked_payments()
     payouts = dict(db.session.execute(select(Payout.id, Payout.amount)).all())
     booked = dict(db.session.execute(
         select(LedgerEntry.payout_id, func.sum(LedgerEntry.amount))
@@ -218,3 +219,19 @@ def check() -> list[str]:
         if statement(shop_id).balance != int(total):
             problems.append(f"toko #{shop_id}: rincian rekening tidak sama dengan saldonya")
     return problems
+
+
+def unbacked_payments() -> list[str]:
+    """Paid purchases without the settlement record of a payment that matched them: the
+    gateway's id on the purchase and its total, to the rupiah (a Rp1 payment fails here)."""
+    from ..checkout.models import Purchase
+    from ..payments.models import PaymentRecord
+
+    matching = select(PaymentRecord.id).where(
+        PaymentRecord.purchase_id == Purchase.id, PaymentRecord.kind == "settled",
+        PaymentRecord.reference == Purchase.payment_id, PaymentRecord.amount == Purchase.total,
+        PaymentRecord.currency == "IDR").exists()
+    rows = db.session.execute(select(Purchase.code, Purchase.total).where(
+        Purchase.status == "paid", ~matching).limit(100)).all()
+    return [f"pembelian {code} lunas tanpa pembayaran yang cocok sebesar {total}"
+            for code, total in rows]

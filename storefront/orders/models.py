@@ -54,6 +54,10 @@ class Order(db.Model):
     refunded_at: Mapped[datetime | None]
     refunded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id",
                                                                   name="fk_order_refunded_by"))
+    # The refund as the gateway tells it: pending until it says succeeded (then
+    # refunded_at is set and the ledger posts it) or failed (shown, to try again).
+    refund_status: Mapped[str | None] = mapped_column(String(10))
+    refund_reference: Mapped[str | None] = mapped_column(String(255), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -54,6 +54,11 @@ class CashGateway:
         return Refund(id=PREFIX + "refund_" + secrets.token_hex(12), amount=amount,
                       status="succeeded")
 
+    def retrieve_refund(self, refund_id: str) -> Refund:
+        if not isinstance(refund_id, str) or not refund_id.startswith(PREFIX + "refund_"):
+            raise PaymentError(detail=f"{refund_id!r} is not a cash refund")
+        return Refund(id=refund_id, amount=0, status="succeeded")
+
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> WebhookEvent:
         raise InvalidWebhook(detail="the cash gateway sends no webhooks")
 

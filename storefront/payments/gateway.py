@@ -63,6 +63,10 @@ class Payment:
     reference: str  # ours: the purchase code it pays for
     url: str | None = None  # where the shopper pays, while pending
     payment_intent: str | None = None
+    currency: str = "IDR"  # ISO 4217, upper case: a payment counts only in rupiah
+    # False when the gateway's minor units were not a whole number of rupiah
+    # (``amount`` is then rounded and must not count as the total).
+    whole_rupiah: bool = True
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,8 @@ class PaymentGateway(Protocol):
     def refund(self, payment: Payment, amount: int | None = None, *,
                idempotency_key: str) -> Refund: ...
 
+    def retrieve_refund(self, refund_id: str) -> Refund: ...
+
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> WebhookEvent: ...
 
 
@@ -108,7 +114,19 @@ def register(name: str):
 
 
 def gateway_from_config(config) -> PaymentGateway:
+    from . import cash, stripe_gateway  # noqa: F401 (they register themselves)
+
     name = config["PAYMENT_GATEWAY"]
     if name not in GATEWAYS:
         raise ValueError(f"unknown PAYMENT_GATEWAY {name!r}; known: {sorted(GATEWAYS)}")
     return GATEWAYS[name](config)
+
+
+def current() -> PaymentGateway:
+    """The gateway this app is configured for, made once per app."""
+    from flask import current_app
+
+    extensions = current_app.extensions
+    if extensions.get("gerai.gateway") is None:
+        extensions["gerai.gateway"] = gateway_from_config(current_app.config)
+    return extensions["gerai.gateway"]

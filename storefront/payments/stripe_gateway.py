@@ -166,9 +166,17 @@ class StripeGateway:
             params["amount"] = self.to_minor(amount)
         with self._calling("create a Refund"):
             refund = self._client.v1.refunds.create(params, {"idempotency_key": idempotency_key})
+        return self._refund(refund.to_dict())
+
+    def retrieve_refund(self, refund_id: str) -> Refund:
+        with self._calling("retrieve a Refund"):
+            refund = self._client.v1.refunds.retrieve(refund_id)
+        return self._refund(refund.to_dict())
+
+    def _refund(self, refund: dict) -> Refund:
         status = {"succeeded": "succeeded", "pending": "pending", "requires_action": "pending",
-                  "failed": "failed", "canceled": "failed"}.get(refund.status, "pending")
-        return Refund(id=refund.id, amount=self.from_minor(refund.amount), status=status)
+                  "failed": "failed", "canceled": "failed"}.get(refund.get("status"), "pending")
+        return Refund(id=refund["id"], amount=self.from_minor(refund.get("amount")), status=status)
 
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> WebhookEvent:
         header = next((value for name, value in headers.items()
@@ -215,6 +223,9 @@ class StripeGateway:
                               reference=(obj.get("metadata") or {}).get("reference", ""),
                               payment_intent=obj.get("id"))
             return WebhookEvent(event_id, event_type, payment)
+        if event_type in ("refund.created", "refund.updated", "refund.failed"):
+            refund = self._refund(obj)
+            return WebhookEvent(event_id, event_type, data={"refund": refund})
         if event_type == "charge.refunded":
             return WebhookEvent(event_id, event_type, data={
                 "charge": obj.get("id"),
@@ -239,6 +250,8 @@ class StripeGateway:
             or (session.get("metadata") or {}).get("reference", ""),
             url=session.get("url") if status == PENDING else None,
             payment_intent=intent_id,
+            currency=(session.get("currency") or self.currency).upper(),
+            whole_rupiah=int(session.get("amount_total") or 0) % self._per_rupiah == 0,
         )
 
     def _expires_at(self, idempotency_key: str, minutes: int) -> int:

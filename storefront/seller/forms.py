@@ -72,6 +72,8 @@ class ShopForm(GeraiForm):
 
 class VariantForm(GeraiQueryForm):
     id = HiddenField()
+    # The stock this form showed: a save applies the seller's count only over it.
+    stock_seen = HiddenField()
     name = StringField(_l("Nama varian"), validators=[Optional(), Length(max=60)])
     price = RupiahField(_l("Harga"))
     stock = IntegerField(_l("Stok"), validators=[Optional(), NumberRange(0, MAX_STOCK, _l("Stok 0 sampai 1.000.000."))])
@@ -93,6 +95,7 @@ class ProductForm(GeraiForm):
     status = SelectField(_l("Status"), choices=[SelectChoice("draft", _l("Draf (belum tampil)")),
                                                 SelectChoice("active", _l("Aktif (tampil di katalog)"))])
     option_name = StringField(_l("Nama pilihan varian"), validators=[Optional(), Length(max=40)])
+    stock_seen = HiddenField()
     variants = FieldList(FormField(VariantForm), min_entries=0, max_entries=30)
 
     def filled_variants(self):
@@ -120,6 +123,7 @@ class ProductForm(GeraiForm):
 
 class QuickEditForm(GeraiForm):
     price = RupiahField(_l("Harga"))
+    stock_seen = HiddenField()
     stock = IntegerField(_l("Stok"), validators=[Optional(), NumberRange(0, MAX_STOCK, _l("Stok 0 sampai 1.000.000."))])
 
 

@@ -57,8 +57,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import lazyload, selectinload
 
-from ..catalogue.models import Category, Product, ProductVariant, StockAdjustment
+from ..catalogue.models import Category, Product, ProductVariant
 from ..extensions import db
+from ..inventory import services as inventory
 from ..money import MAX_PRICE, parse_rupiah
 from ..slugs import slugify
 from ..timeutil import utcnow
@@ -947,12 +948,16 @@ def apply_plan(plan: Plan, shop_id: int, user_id: int | None = None,
     return outcome
 
 
-def _log_stock(product: Product, variant: ProductVariant | None, before: int, after: int,
-               user_id: int | None, note: str) -> None:
-    if before != after:
-        db.session.add(StockAdjustment(product=product, variant=variant, change=after - before,
-                                       stock_after=after, reason="import", note=note,
-                                       user_id=user_id))
+def _apply_counts(counts: list, user_id: int | None, note: str) -> None:
+    """The file's stock figures, through inventory once the rows have ids: a new row's
+    first count, or an existing row's new count over the stock locked for this import."""
+    for product, variant, counted, seen in counts:
+        if seen is None:
+            inventory.stock_new(product, counted, "import", variant=variant, user_id=user_id,
+                                note=note)
+        elif counted != seen:
+            inventory.recount(product, counted, seen, "import", variant=variant,
+                              user_id=user_id, note=note)
 
 
 def _apply_batch(items: list[Item], shop_id: int, user_id: int | None, note: str,
@@ -967,9 +972,10 @@ def _apply_batch(items: list[Item], shop_id: int, user_id: int | None, note: str
             .options(lazyload(Product.shop), lazyload(Product.category),
                      selectinload(Product.variants))
             .with_for_update(of=Product))}
+    counts: list = []
     for item in items:
         if item.product_id is None:
-            _create(item, shop_id, user_id, note)
+            _create(item, shop_id, counts)
             outcome.products_created += 1
             continue
         if item.product_id not in wanted:
@@ -978,14 +984,15 @@ def _apply_batch(items: list[Item], shop_id: int, user_id: int | None, note: str
         if product is None:
             raise ImportFailed(_("Produk untuk baris %(n)d baru saja dihapus. Unggah berkasnya "
                                  "lagi.", n=item.first.number))
-        _update(item, product, user_id, note)
+        _update(item, product, counts)
         outcome.products_updated += 1
     # Flushed objects are held weakly by the session: once this batch's references go,
     # memory stays flat over the whole file while the transaction stays open.
     session.flush()
+    _apply_counts(counts, user_id, note)
 
 
-def _create(item: Item, shop_id: int, user_id: int | None, note: str) -> None:
+def _create(item: Item, shop_id: int, counts: list) -> None:
     first = item.first
     product = Product(shop_id=shop_id, category_id=item.value("category_id"), name=first.name,
                       slug=slugify(first.name), description=item.value("description") or "",
@@ -995,20 +1002,18 @@ def _create(item: Item, shop_id: int, user_id: int | None, note: str) -> None:
     if not item.has_variants:
         product.sku = first.sku
         product.price = first.price
-        product.stock = first.stock or 0
-        _log_stock(product, None, 0, product.stock, user_id, note)
+        counts.append((product, None, first.stock or 0, None))
         return
     product.option_name = item.value("option")
     for position, row in enumerate(item.rows):
         variant = ProductVariant(shop_id=shop_id, name=row.variant, sku=row.sku, price=row.price,
-                                 stock=row.stock or 0, position=position)
+                                 stock=0, position=position)
         product.variants.append(variant)
-        _log_stock(product, variant, 0, variant.stock, user_id, note)
+        counts.append((product, variant, row.stock or 0, None))
     product.price = min(v.price for v in product.variants)
-    product.stock = sum(v.stock for v in product.variants)
 
 
-def _update(item: Item, product: Product, user_id: int | None, note: str) -> None:
+def _update(item: Item, product: Product, counts: list) -> None:
     first = item.first
     if _text_differs(product.name, first.name):
         product.name = first.name
@@ -1022,8 +1027,7 @@ def _update(item: Item, product: Product, user_id: int | None, note: str) -> Non
         _assign(product, "sku", first.sku)
         _assign(product, "price", first.price)
         if first.stock is not None and first.stock != product.stock:
-            _log_stock(product, None, product.stock, first.stock, user_id, note)
-            product.stock = first.stock
+            counts.append((product, None, first.stock, product.stock))
         return
     option = item.value("option")
     if option is not None and _text_differs(product.option_name, option):
@@ -1035,19 +1039,17 @@ def _update(item: Item, product: Product, user_id: int | None, note: str) -> Non
         if variant is None:
             position += 1
             variant = ProductVariant(shop_id=product.shop_id, name=row.variant, sku=row.sku,
-                                     price=row.price, stock=row.stock or 0, position=position)
+                                     price=row.price, stock=0, position=position)
             product.variants.append(variant)
-            _log_stock(product, variant, 0, variant.stock, user_id, note)
+            counts.append((product, variant, row.stock or 0, None))
             continue
         if _text_differs(variant.name, row.variant):
             variant.name = row.variant
         _assign(variant, "sku", row.sku)
         _assign(variant, "price", row.price)
         if row.stock is not None and row.stock != variant.stock:
-            _log_stock(product, variant, variant.stock, row.stock, user_id, note)
-            variant.stock = row.stock
+            counts.append((product, variant, row.stock, variant.stock))
     _assign(product, "price", min(v.price for v in product.variants))
-    _assign(product, "stock", sum(v.stock for v in product.variants))
 
 
 # --- jobs: the web import with progress ------------------------------------------------

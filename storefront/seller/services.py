@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from ..audit import record
 from ..catalogue.models import (
@@ -19,6 +19,7 @@ from ..catalogue.models import (
     StockAdjustment,
 )
 from ..extensions import db
+from ..inventory import services as inventory
 from ..ledger.models import LedgerEntry
 from ..ledger.services import sales_filter, sales_total  # the one ledger every report reads
 from ..media import StoredPicture
@@ -29,8 +30,7 @@ from ..timeutil import jakarta_day_start, today_in_jakarta, utcnow
 PAID_STATUSES = ("new", "processing", "ready", "shipped", "completed")
 
 
-class NotEnoughStock(Exception):
-    """A change would take stock below zero; nothing was changed."""
+NotEnoughStock = inventory.NotEnoughStock
 
 
 class SkuTaken(Exception):
@@ -71,7 +71,7 @@ def open_shop(owner, details: dict, logo: StoredPicture | None = None) -> Shop:
         shop.logo_key = logo.key
     owner.grant("seller")
     db.session.add(shop)
-    db.session.commit()
+    db.session.flush()
     return shop
 
 
@@ -84,7 +84,7 @@ def update_shop(shop: Shop, details: dict, logo: StoredPicture | None = None) ->
         # Fixing the data is the re-submission: it goes back to the office's queue.
         shop.status = "pending"
         shop.submitted_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     return shop
 
 
@@ -98,7 +98,7 @@ def verify_shop(shop: Shop, actor=None, note: str = "") -> None:
     shop.rejection_reason = None
     shop.verified_at = utcnow()
     record(actor, "shop.verify", shop, before=before, after=_verification(shop), note=note)
-    db.session.commit()
+    db.session.flush()
 
 
 def reject_shop(shop: Shop, reason: str, actor=None, note: str = "") -> None:
@@ -106,7 +106,7 @@ def reject_shop(shop: Shop, reason: str, actor=None, note: str = "") -> None:
     shop.status = "rejected"
     shop.rejection_reason = reason
     record(actor, "shop.reject", shop, before=before, after=_verification(shop), note=note)
-    db.session.commit()
+    db.session.flush()
 
 
 # --- listings ---------------------------------------------------------------------------
@@ -118,6 +118,7 @@ class VariantInput:
     stock: int
     sku: str | None = None
     id: int | None = None
+    seen: int = 0  # the variant's stock when the form was opened
 
 
 def _check_skus(shop: Shop, skus: Iterable[str | None], product: Product | None = None) -> None:
@@ -138,46 +139,47 @@ def _check_skus(shop: Shop, skus: Iterable[str | None], product: Product | None 
 
 
 def _apply_variants(product: Product, variants: list[VariantInput], user=None) -> None:
-    """Replace the product's variants; keep ids of rows that stay, so carts stay valid."""
+    """Replace the product's variants; keep ids of rows that stay, so carts stay valid.
+
+    Each kept variant's count applies only over the stock the form was opened with
+    (inventory.recount raises StockChanged otherwise)."""
+    user_id = user.id if user else None
     existing = {v.id: v for v in product.variants}
-    kept = []
+    counts = []
     for position, item in enumerate(variants):
         variant = existing.pop(item.id, None) if item.id else None
         if variant is None:
             variant = ProductVariant(shop_id=product.shop.id, stock=0)
             product.variants.append(variant)
+            counts.append((variant, item.stock, None))
+        else:
+            counts.append((variant, item.stock, item.seen))
         variant.name, variant.price, variant.sku, variant.position = \
             item.name, item.price, item.sku or None, position
-        if variant.stock != item.stock:
-            product_stock_log(product, variant, item.stock - variant.stock, item.stock, "correction",
-                              user)
-            variant.stock = item.stock
-        kept.append(variant)
     for gone in existing.values():
+        inventory.remove_variant(product, gone, user_id=user_id)
         product.variants.remove(gone)
-    _summarise_variants(product)
-
-
-def _summarise_variants(product: Product) -> None:
-    if product.variants:
-        product.price = min(v.price for v in product.variants)
-        product.stock = sum(v.stock for v in product.variants)
-
-
-def product_stock_log(product, variant, change, after, reason, user, note=""):
-    """Record a stock change made through the listing form (the row itself is set there)."""
-    if change:
-        db.session.add(StockAdjustment(product=product, variant=variant, change=change,
-                                       stock_after=after, reason=reason, note=note,
-                                       user_id=user.id if user else None))
-
+    db.session.flush()
+    for variant, counted, seen in inventory.lock_order_variants(counts):
+        if seen is None:
+            inventory.stock_new(product, counted, "restock", variant=variant, user_id=user_id)
+        else:
+            try:
+                inventory.recount(product, counted, seen, "correction", variant=variant,
+                                  user_id=user_id)
+            except inventory.StockChanged as changed:
+                changed.variant_id = variant.id
+                raise
+    product.price = min(v.price for v in product.variants)
 
 
 def save_product(shop: Shop, details: dict, variants: list[VariantInput],
                  product: Product | None = None, user=None) -> Product:
-    """Create or update a listing with its variants in one transaction."""
+    """Create or update a listing with its variants; raises SkuTaken or
+    inventory.StockChanged (the caller rolls back). Only flushes."""
     _check_skus(shop, [details.get("sku")] + [v.sku for v in variants], product)
     creating = product is None
+    user_id = user.id if user else None
     if creating:
         product = Product(shop=shop, stock=0)
         db.session.add(product)
@@ -186,15 +188,23 @@ def save_product(shop: Shop, details: dict, variants: list[VariantInput],
     product.sku = details.get("sku") or None
     product.option_name = (details.get("option_name") or None) if variants else None
     product.slug = slugify(product.name)
+    db.session.flush()
     if variants:
+        if not product.variants and not creating and product.stock:
+            # Variants replace the product's own count: its units leave with it.
+            inventory.recount(product, 0, details["stock_seen"], "correction", user_id=user_id)
         _apply_variants(product, variants, user)
+    elif creating:
+        inventory.stock_new(product, details["stock"], "restock", user_id=user_id)
     else:
-        product.variants.clear()
-        if product.stock != details["stock"]:
-            product_stock_log(product, None, details["stock"] - product.stock, details["stock"],
-                              "restock" if creating else "correction", user)
-            product.stock = details["stock"]
-    db.session.commit()
+        seen = details["stock_seen"]
+        for gone in list(product.variants):
+            inventory.remove_variant(product, gone, user_id=user_id)
+            product.variants.remove(gone)
+            seen = 0  # the count typed is the product's own, over nothing
+        db.session.flush()
+        inventory.recount(product, details["stock"], seen, "correction", user_id=user_id)
+    db.session.flush()
     return product
 
 
@@ -209,70 +219,33 @@ def duplicate_product(product: Product) -> Product:
     copy.variants = [ProductVariant(shop_id=v.shop_id, name=v.name, price=v.price, stock=0,
                                     position=v.position) for v in product.variants]
     db.session.add(copy)
-    db.session.commit()
+    db.session.flush()
     return copy
 
 
 def set_status(product: Product, status: str) -> None:
     product.status = status
-    db.session.commit()
+    db.session.flush()
 
 
-def quick_update(product: Product, price: int | None, stock: int | None, user=None) -> None:
-    """The inline edit from the listing: price and stock of a product without variants."""
+def quick_update(product: Product, price: int | None, stock: int | None, seen: int,
+                 user=None) -> None:
+    """The inline edit from the listing: price and stock of a product without variants.
+    The count applies only over the stock the row showed (else inventory.StockChanged)."""
     if price is not None:
         product.price = price
-    if stock is not None and stock != product.stock:
-        product_stock_log(product, None, stock - product.stock, stock, "correction", user)
-        product.stock = stock
-    db.session.commit()
-
-
-def change_stock(product_id: int, change: int, reason: str, *, variant_id: int | None = None,
-                 user_id: int | None = None, note: str = "") -> int:
-    """Add or take stock with one conditional UPDATE per row, never below zero.
-
-    Returns the stock after the change; raises NotEnoughStock and changes nothing
-    when there is too little. The caller commits (or rolls back) with its own work.
-    """
-    # Product row first, then the variant: with lines taken in product-id order
-    # (see lock_order), every transaction locks rows in the same order, so two
-    # carts with the same goods in a different order cannot deadlock.
-    row = db.session.execute(
-        update(Product).where(Product.id == product_id, Product.stock + change >= 0)
-        .values(stock=Product.stock + change).returning(Product.stock)).first()
-    if row is None:
-        raise NotEnoughStock()
-    stock_after = row[0]
-    if variant_id is not None:
-        row = db.session.execute(
-            update(ProductVariant)
-            .where(ProductVariant.id == variant_id, ProductVariant.stock + change >= 0)
-            .values(stock=ProductVariant.stock + change).returning(ProductVariant.stock)).first()
-        if row is None:
-            raise NotEnoughStock()
-        stock_after = row[0]
-    db.session.add(StockAdjustment(product_id=product_id, variant_id=variant_id, change=change,
-                                   stock_after=stock_after, reason=reason, note=note,
-                                   user_id=user_id))
-    return stock_after
-
-
-def lock_order(lines):
-    """Stock lines in the one order every transaction takes their rows in."""
-    return sorted(lines, key=lambda line: (line.product_id or 0, line.variant_id or 0))
+    if stock is not None:
+        inventory.recount(product, stock, seen, "correction", user_id=user.id if user else None)
+    db.session.flush()
 
 
 def adjust_stock(product: Product, change: int, reason: str, user=None, note: str = "",
                  variant: ProductVariant | None = None) -> int:
-    """The seller's stock adjustment with a reason (restock, correction, damaged)."""
-    try:
-        after = change_stock(product.id, change, reason, variant_id=variant.id if variant else None,
+    """The seller's stock adjustment with a reason (restock, correction, damaged).
+    Raises inventory.NotEnoughStock when it would go below zero (nothing changed)."""
+    after = inventory.change(product.id, change, reason,
+                             variant_id=variant.id if variant else None,
                              user_id=user.id if user else None, note=note)
-    except NotEnoughStock:
-        db.session.rollback()
-        raise
-    db.session.commit()
     db.session.refresh(product)
     return after
 
@@ -311,14 +284,14 @@ def add_photo(product: Product, picture: StoredPicture, alt: str = "") -> Produc
     image = ProductImage(key=picture.key, width=picture.width, height=picture.height,
                          alt=alt or product.name, position=len(product.images))
     product.images.append(image)
-    db.session.commit()
+    db.session.flush()
     return image
 
 
 def _renumber(product: Product, ordered: list[ProductImage]) -> None:
     for position, image in enumerate(ordered):
         image.position = position
-    db.session.commit()
+    db.session.flush()
     db.session.refresh(product)
 
 
@@ -350,28 +323,21 @@ def shop_orders(shop: Shop, status: str | None = None, limit: int = 100) -> list
 
 
 def advance_order(order: Order, status: str, note: str | None = None, user=None) -> None:
+    """Move an order along its fulfilment (a paid order's cancellation is a refund:
+    payments.runner.refund, called by the view)."""
     if status not in order.next_statuses:
         raise TransitionNotAllowed(status)
     if status == "shipped":
         order.tracking_note = note
-    if status == "cancelled" and order.paid_at is not None:
-        # A paid order the seller cannot fill: the buyer gets the money back.
-        from ..checkout.services import refund_order
-
-        refund_order(order, note or "Dibatalkan penjual", user)
-        return
     if status == "cancelled":
         order.cancel_reason = note
-        _return_stock(order)
+        if order.paid_at is None and order.purchase_id is not None:
+            inventory.give_back(order.purchase_id,
+                                [inventory.Line(l.product_id, l.variant_id, l.quantity, l.name)
+                                 for l in order.lines if l.product_id is not None],
+                                f"Pesanan {order.code} dibatalkan")
     order.status = status
-    db.session.commit()
-
-
-def _return_stock(order: Order) -> None:
-    for line in lock_order(order.lines):
-        if line.product_id is not None:
-            change_stock(line.product_id, line.quantity, "return", variant_id=line.variant_id,
-                         note=f"Pesanan {order.code} dibatalkan")
+    db.session.flush()
 
 
 # --- dashboard --------------------------------------------------------------------------

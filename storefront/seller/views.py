@@ -18,8 +18,10 @@ from ..catalogue.services import top_categories
 from ..exhibitions.services import current_stands
 from ..extensions import db
 from ..htmx import render
+from ..inventory import services as inventory
 from ..media import PictureRejected, StorageUnavailable, load_picture, store_picture
 from ..orders.models import ORDER_STATUSES, Order
+from ..payments import runner
 from ..payments.gateway import PaymentError
 from ..places import KELURAHAN_BY_KECAMATAN
 from ..urls import safe_next
@@ -97,6 +99,7 @@ def open_shop():
         logo = _picture_from(form.logo.data, form.logo)
         if logo is not False:
             services.open_shop(current_user, form.details(), logo)
+            db.session.commit()
             flash(_("Toko Anda sudah terdaftar dan menunggu verifikasi Dinas."))
             return redirect(url_for(".dashboard"))
     return render("seller/shop_form.html", form=form, shop=None, http_status=_form_status(form))
@@ -111,6 +114,7 @@ def edit_shop():
         if logo is not False:
             resubmitted = g.shop.status == "rejected"
             services.update_shop(g.shop, form.details(), logo)
+            db.session.commit()
             flash(_("Data toko disimpan dan diajukan ulang ke Dinas untuk diverifikasi.")
                   if resubmitted else _("Data toko disimpan."))
             return redirect(url_for(".edit_shop"))
@@ -149,11 +153,12 @@ def _product_form(product: Product | None = None) -> ProductForm:
     form = ProductForm(obj=product)
     form.category_id.choices = _category_choices()
     if not form.is_submitted():
+        form.stock_seen.data = product.stock if product is not None else 0
         if product is not None:
             for variant in product.variants:
                 form.variants.append_entry(
                     {"id": variant.id, "name": variant.name, "price": variant.price,
-                     "stock": variant.stock, "sku": variant.sku})
+                     "stock": variant.stock, "stock_seen": variant.stock, "sku": variant.sku})
     # room for new variant rows, without JavaScript
     filled = len([v for v in form.variants if not v.form.is_blank])
     while len(form.variants) < min(filled + 2, form.variants.max_entries):
@@ -164,8 +169,14 @@ def _product_form(product: Product | None = None) -> ProductForm:
 def _variant_inputs(form: ProductForm) -> list[services.VariantInput]:
     return [services.VariantInput(name=v.name.data.strip(), price=v.price.data,
                                   stock=v.stock.data or 0, sku=(v.sku.data or "").strip() or None,
-                                  id=int(v.id.data) if (v.id.data or "").isdigit() else None)
+                                  id=_small_int(v.id.data), seen=_small_int(v.stock_seen.data) or 0)
             for v in form.filled_variants()]
+
+
+def _small_int(value) -> int | None:
+    """A hidden field's number: ASCII digits in the 32-bit range, else None."""
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and int(text) < 2**31 else None
 
 
 def _product_details(form: ProductForm) -> dict:
@@ -173,7 +184,8 @@ def _product_details(form: ProductForm) -> dict:
             "price": form.price.data if form.price.data is not None else 0,
             "stock": form.stock.data or 0, "weight_grams": form.weight_grams.data,
             "status": form.status.data, "category_id": form.category_id.data,
-            "sku": (form.sku.data or "").strip() or None, "option_name": form.option_name.data}
+            "sku": (form.sku.data or "").strip() or None, "option_name": form.option_name.data,
+            "stock_seen": _small_int(form.stock_seen.data) or 0}
 
 
 def _save(form: ProductForm, product: Product | None):
@@ -181,12 +193,36 @@ def _save(form: ProductForm, product: Product | None):
     if not form.validate_on_submit():
         return None
     try:
-        return services.save_product(g.shop, _product_details(form), _variant_inputs(form),
-                                     product, current_user)
+        saved = services.save_product(g.shop, _product_details(form), _variant_inputs(form),
+                                      product, current_user)
     except services.SkuTaken as taken:
+        db.session.rollback()
         form.sku.errors = list(form.sku.errors) + [
             _("SKU %(sku)s sudah dipakai produk lain di toko Anda.", sku=taken.sku)]
         return None
+    except inventory.StockChanged as changed:
+        db.session.rollback()
+        _stock_moved(form, changed)
+        return None
+    db.session.commit()
+    return saved
+
+
+def _stock_moved(form: ProductForm, changed: inventory.StockChanged) -> None:
+    """A sale (or another tab) moved the stock since the form was opened: say so next to
+    the field, keep what the seller typed, and let the next save count from now."""
+    message = _("Stok berubah dari %(seen)d menjadi %(now)d sejak halaman ini dibuka (ada "
+                "penjualan atau perubahan lain). Periksa angkanya lalu simpan lagi.",
+                seen=changed.seen, now=changed.current)
+    form.stale = True
+    if changed.variant_id is None:
+        form.stock.errors = list(form.stock.errors) + [message]
+        form.stock_seen.data = changed.current
+        return
+    for entry in form.variants:
+        if _small_int(entry.form.id.data) == changed.variant_id:
+            entry.form.stock.errors = list(entry.form.stock.errors) + [message]
+            entry.form.stock_seen.data = changed.current
 
 
 @bp.get("/produk")
@@ -225,8 +261,10 @@ def edit_product(product_id: int):
     if saved:
         flash(_("Perubahan disimpan."))
         return redirect(url_for(".edit_product", product_id=product.id))
-    return _product_page(product, form, PhotoForm(formdata=None),
-                         422 if form.is_submitted() else 200)
+    status = 200
+    if form.is_submitted():
+        status = 409 if getattr(form, "stale", False) else 422
+    return _product_page(product, form, PhotoForm(formdata=None), status)
 
 
 def _product_page(product: Product, form: ProductForm, photo_form: PhotoForm, status: int):
@@ -246,8 +284,19 @@ def quick_edit(product_id: int):
         form.price.errors = [_("Produk bervarian: ubah harga dan stok di halaman produk.")]
         status = 409
     elif form.validate_on_submit():
-        services.quick_update(product, form.price.data, form.stock.data, current_user)
-        form = QuickEditForm(formdata=None)
+        try:
+            services.quick_update(product, form.price.data, form.stock.data,
+                                  _small_int(form.stock_seen.data) or 0, current_user)
+        except inventory.StockChanged as changed:
+            db.session.rollback()
+            db.session.refresh(product)
+            form.stock.errors = [_("Stok berubah dari %(seen)d menjadi %(now)d sejak daftar ini "
+                                   "dibuka. Periksa lalu simpan lagi.", seen=changed.seen,
+                                   now=changed.current)]
+            status = 409
+        else:
+            db.session.commit()
+            form = QuickEditForm(formdata=None)
     else:
         status = 422
     if request.headers.get("HX-Request") != "true":
@@ -262,6 +311,7 @@ def quick_edit(product_id: int):
 @shop_required
 def duplicate(product_id: int):
     copy = services.duplicate_product(_own_product(product_id))
+    db.session.commit()
     flash(_("Salinan dibuat sebagai draf. Periksa lalu aktifkan."))
     return redirect(url_for(".edit_product", product_id=copy.id))
 
@@ -271,6 +321,7 @@ def duplicate(product_id: int):
 def change_status(product_id: int, status: str):
     product = _own_product(product_id)
     services.set_status(product, status)
+    db.session.commit()
     messages = {"archived": _("Produk diarsipkan; tidak tampil lagi di katalog."),
                 "draft": _("Produk dijadikan draf."), "active": _("Produk aktif di katalog.")}
     flash(messages[status])
@@ -292,6 +343,7 @@ def upload_photos(product_id: int):
         try:
             picture = store_picture(load_picture(upload.stream))
             services.add_photo(product, picture)
+            db.session.commit()
         except PictureRejected as rejected:
             problems.append(f"{upload.filename}: {rejected.message}")
         except services.TooManyPhotos:
@@ -324,6 +376,8 @@ def photo_action(product_id: int, image_id: int, action: str):
         services.make_cover(product, image)
     elif action == "hapus":
         services.remove_photo(product, image)
+    if action != "alt":
+        db.session.commit()
     else:
         form = AltForm()
         if form.validate_on_submit():
@@ -357,9 +411,11 @@ def stock(product_id: int):
                 services.adjust_stock(product, form.change.data, form.reason.data, current_user,
                                       form.note.data or "", variant)
             except services.NotEnoughStock:
+                db.session.rollback()
                 form.change.errors = [_("Stok tidak cukup untuk dikurangi sebanyak itu.")]
                 status = 409
             else:
+                db.session.commit()
                 flash(_("Stok diperbarui."))
                 return redirect(url_for(".stock", product_id=product.id), 303)
         else:
@@ -393,9 +449,15 @@ def order(order_id: int):
     form = OrderStatusForm()
     status = 200
     if form.validate_on_submit():
+        note = (form.note.data or "").strip() or None
         try:
-            services.advance_order(found, form.status.data, (form.note.data or "").strip() or None,
-                                   current_user)
+            if form.status.data == "cancelled" and found.paid_at is not None \
+                    and "cancelled" in found.next_statuses:
+                # A paid order the seller cannot fill: the buyer gets the money back.
+                runner.refund(found, note or _("Dibatalkan penjual"), current_user)
+            else:
+                services.advance_order(found, form.status.data, note, current_user)
+                db.session.commit()
         except services.TransitionNotAllowed:
             form.status.errors = [_("Status pesanan tidak bisa diubah ke sana dari status sekarang.")]
             status = 409

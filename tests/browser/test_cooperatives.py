@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in
+from tests.helpers import ring_up
 
 pytestmark = pytest.mark.browser
 
@@ -57,13 +58,12 @@ def cooperative(live_app):
 
 
 def member_sells(live_app, stand_id: int, amount: int) -> str:
-    from storefront.exhibitions import till
     from storefront.exhibitions.models import Stand
     from storefront.extensions import db
 
     with live_app.app_context():
         stand = db.session.get(Stand, stand_id)
-        purchase, _ = till.ring_up(stand, [], amount, method="cash", key=f"koperasi-{next(_runs)}")
+        purchase, _ = ring_up(stand, [], amount, method="cash", key=f"koperasi-{next(_runs)}")
         code = purchase.orders[0].code
         db.session.remove()
     return code

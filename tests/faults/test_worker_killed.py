@@ -79,7 +79,7 @@ async def kill_a_worker_mid_payment(servers, started: float) -> tuple[int, int]:
         await asyncio.sleep(0.02)
     os.kill(victim, signal.SIGKILL)
     await asyncio.to_thread(requests.post, f"{servers.sandbox.url}/_sandbox/webhooks/off",
-                            timeout=5)
+                            headers=SANDBOX_KEY, timeout=5)
     return victim, in_flight
 
 
@@ -118,11 +118,12 @@ def test_every_payment_taken_ends_paid_once_after_a_worker_is_killed(scratch):
 
             reconciled = servers.flask("payments-reconcile", "--older-than", "0")
             assert reconciled.returncode == 0, reconciled.stderr
-            requests.post(f"{servers.sandbox.url}/_sandbox/webhooks/on", timeout=5)
+            requests.post(f"{servers.sandbox.url}/_sandbox/webhooks/on", headers=SANDBOX_KEY,
+                          timeout=5)
             events = paid_sessions(servers.sandbox.url)
             for event in events:  # the gateway delivers what it had pending, twice at worst
                 requests.post(f"{servers.sandbox.url}/_sandbox/events/{event['id']}/resend",
-                              timeout=10).raise_for_status()
+                              headers=SANDBOX_KEY, timeout=10).raise_for_status()
             checked = servers.flask("ledger-check")
             log = servers.log()
 
@@ -141,9 +142,8 @@ def test_every_payment_taken_ends_paid_once_after_a_worker_is_killed(scratch):
                 join order_line ol on ol.order_id = o.id
                 group by o.id, o.code, p.status""").fetchall()
             stock = db.execute("""
-                select p.id, p.stock, coalesce((select sum(ol.quantity) from order_line ol
-                    join "order" o on o.id = ol.order_id join purchase pu on pu.id = o.purchase_id
-                    where ol.product_id = p.id and not pu.stock_released), 0)
+                select p.id, p.stock, coalesce((select sum(h.quantity) from stock_hold h
+                    where h.product_id = p.id and h.state in ('active', 'consumed')), 0)
                 from product p""").fetchall()
 
     print(f"\nkilled worker {victim} with {in_flight} gateway answers in flight; "

@@ -4,13 +4,13 @@ import threading
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storefront.catalogue.models import Product
-from storefront.checkout import services as checkout
 from storefront.checkout.models import PaymentEvent, Purchase
 from storefront.extensions import db
 from storefront.orders.models import Order
+from storefront.payments.models import PaymentRecord
 from tests.factories import ProductFactory, ShopFactory, UserFactory
 from tests.helpers import csrf_token
 
@@ -114,11 +114,19 @@ def test_paid_on_the_hosted_page_then_confirmed_by_webhook(client, goods, sandbo
     assert "Keranjang Anda kosong" in client.get("/keranjang").get_data(as_text=True)
 
 
-def test_the_success_redirect_settles_without_a_webhook(client, goods, sandbox):
+def test_the_receipt_reads_state_and_only_the_webhook_settles(client, goods, sandbox):
+    """Settle once (issue 12): the receipt page never asks the gateway, however often it
+    is polled; the webhook (or the reconciler) does, and the receipt then shows LUNAS."""
     purchase = start_purchase(client, goods)
     sandbox.pay(purchase.payment_id)
-    page = client.get(f"/pesanan/{purchase.code}").get_data(as_text=True)
-    assert "LUNAS" in page
+    for _ in range(3):
+        page = client.get(f"/pesanan/{purchase.code}").get_data(as_text=True)
+        assert "Menunggu konfirmasi" in page and "LUNAS" not in page
+    asked = db.session.scalar(select(func.count(PaymentRecord.id)).where(
+        PaymentRecord.kind.in_(("retrieve", "cancel"))))
+    assert asked == 0
+    deliver(client, sandbox)
+    assert "LUNAS" in client.get(f"/pesanan/{purchase.code}").get_data(as_text=True)
 
 
 def test_pending_page_asks_again_by_itself(client, goods):
@@ -341,13 +349,19 @@ def csrf_token_http(session, url):
     return page.split('name="csrf-token" content="')[1].split('"')[0]
 
 
-def test_checkout_services_settle_is_idempotent(app, goods):
+def test_settlement_is_idempotent(app, goods):
+    from storefront.payments import settlement
     from storefront.payments.gateway import PAID, Payment
 
     purchase = Purchase(code="GR-X", attempt="a", buyer_name="B", buyer_whatsapp="+62812",
-                        total=0, gateway="sandbox", expires_at=goods["kopi"].created_at)
+                        total=1_000, gateway="sandbox", payment_id="cs_1",
+                        expires_at=goods["kopi"].created_at)
     db.session.add(purchase)
     db.session.commit()
     for _ in range(3):
-        checkout.settle(purchase, Payment(id="cs_1", status=PAID, amount=0, reference="GR-X"))
+        settlement.apply(purchase, Payment(id="cs_1", status=PAID, amount=1_000,
+                                           reference="GR-X"), source="webhook")
+        db.session.commit()
     assert purchase.status == "paid"
+    assert db.session.scalar(select(func.count(PaymentRecord.id))
+                             .where(PaymentRecord.kind == "settled")) == 1

@@ -5,12 +5,11 @@ from sqlalchemy import select
 
 from storefront.cooperatives import services as coops
 from storefront.cooperatives.models import Cooperative, Membership
-from storefront.exhibitions import till
 from storefront.extensions import db
 from storefront.ledger.models import AuditEntry
 from tests.factories import UserFactory
 from tests.functional.test_fair_dashboard import fair  # noqa: F401 (fixture)
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, ring_up
 
 
 @pytest.fixture
@@ -22,7 +21,7 @@ def coop(app):
 
 
 def sell(stand, amount, key):
-    return till.ring_up(stand, [], amount, method="cash", key=key)[0].orders[0]
+    return ring_up(stand, [], amount, method="cash", key=key)[0].orders[0]
 
 
 def join(coop, shop):

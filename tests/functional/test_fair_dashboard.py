@@ -10,12 +10,12 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from storefront.checkout import services as checkout
 from storefront.exhibitions import till
 from storefront.exhibitions.models import Fair, Stand, StandItem
 from storefront.extensions import db
 from storefront.payments import gateway as contract
 from tests.factories import ProductFactory, ShopFactory, UserFactory
+from tests.helpers import gateway_says, ring_up, void
 
 
 @pytest.fixture
@@ -59,17 +59,17 @@ def random_fair_day(app, fair, seed: int) -> dict:
         if not any(l.quantity for l in lines) and not amount:
             amount = 1_000
         method = rng.choice(["cash", "qr"])
-        purchase, _ = till.ring_up(stand, lines, amount, method=method, key=f"k-{seed}-{n}")
+        purchase, _ = ring_up(stand, lines, amount, method=method, key=f"k-{seed}-{n}")
         if method == "qr":
             outcome = rng.choice(["paid", "paid", "expired"])
             payment = contract.Payment(id=f"pay_{n}", status=outcome, amount=purchase.total,
                                        reference=purchase.code)
-            checkout.settle(purchase, payment)
+            gateway_says(purchase, payment)
             if outcome != "paid":
                 continue
         paid.append((stand, purchase))
     for stand, purchase in rng.sample(paid, k=len(paid) // 5):
-        till.void(purchase.orders[0], "Salah input", None)
+        void(purchase.orders[0], "Salah input", None)
     for stand, purchase in paid:
         order = purchase.orders[0]
         db.session.refresh(order)
@@ -117,7 +117,7 @@ def test_the_polled_fragment_is_shared_for_a_few_seconds(app, organizer, fair):
     first = organizer.get("/pameran/pameran-situ/dasbor", headers=headers).get_data(as_text=True)
     assert first.lstrip().startswith('<div id="dasbor-angka"') and "<html" not in first
     stand = fair.stands[0]
-    till.ring_up(stand, [], 9_000, method="cash", key="kunci-kas-1")
+    ring_up(stand, [], 9_000, method="cash", key="kunci-kas-1")
     cached = organizer.get("/pameran/pameran-situ/dasbor", headers=headers).get_data(as_text=True)
     assert cached == first  # dozens of screens cost one query round per few seconds
     app.config["FAIR_DASHBOARD_SECONDS"] = 0
@@ -130,7 +130,7 @@ def test_export_keeps_formulas_as_text(app, organizer, fair):
     item = till.stand_items(stand)[0]
     item.product.name = "=HYPERLINK(\"http://jahat.example\")"
     db.session.commit()
-    till.ring_up(stand, [till.SaleLine(item, 1)], 0, method="cash", key="kunci-rumus-1")
+    ring_up(stand, [till.SaleLine(item, 1)], 0, method="cash", key="kunci-rumus-1")
     text = organizer.get("/pameran/pameran-situ/penjualan.csv").get_data(as_text=True)
     assert "'=HYPERLINK" in text
 

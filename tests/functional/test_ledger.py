@@ -12,6 +12,7 @@ from storefront.ledger.models import AuditEntry, LedgerEntry
 from storefront.orders.models import Order
 from tests.factories import ProductFactory, UserFactory
 from tests.functional.test_fair_dashboard import fair  # noqa: F401 (fixture)
+from tests.helpers import ring_up, void
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def stand(app, fair):  # noqa: F811
 
 
 def cash_sale(stand, amount, key):
-    purchase, _ = till.ring_up(stand, [], amount, method="cash", key=key)
+    purchase, _ = ring_up(stand, [], amount, method="cash", key=key)
     return purchase.orders[0]
 
 
@@ -32,7 +33,7 @@ def test_a_cash_sale_its_void_and_a_payout_balance(app, runner, stand):
     # The shop holds the cash; it owes the platform its 2 % fee.
     assert (account.gross, account.fees, account.cash, account.balance) == (50_000, -1_000, -50_000, -1_000)
     second = cash_sale(stand, 30_000, "kunci-buku-2")
-    till.void(second, "Salah input", None)
+    void(second, "Salah input", None)
     account = ledger.statement(shop.id)
     assert (account.gross, account.refunds, account.net_sales) == (80_000, -30_000, 50_000)
     assert account.balance == -1_000
@@ -78,7 +79,7 @@ def test_ledger_dimensions_are_kept_as_they_were(app, stand):
 def test_seller_cancelling_a_paid_order_refunds_it(client, auth, stand):
     product = ProductFactory(shop=stand.shop, price=25_000, stock=5)
     item = till.stand_items(stand)
-    purchase, _ = till.ring_up(stand, [till.SaleLine(item[0], 1)], 0, method="cash",
+    purchase, _ = ring_up(stand, [till.SaleLine(item[0], 1)], 0, method="cash",
                                key="kunci-buku-6", fulfilment="pickup")
     order = purchase.orders[0]
     assert order.status == "new" and product.id

@@ -5,16 +5,16 @@ import io
 
 import pytest
 
-from storefront.exhibitions import till
 from tests.factories import UserFactory
 from tests.functional.test_fair_dashboard import fair  # noqa: F401 (fixture)
+from tests.helpers import ring_up
 
 
 @pytest.fixture
 def sales(app, fair):  # noqa: F811
     first, second = fair.stands[0], fair.stands[1]
-    till.ring_up(first, [], 10_000, method="cash", key="lapor-1")
-    till.ring_up(second, [], 32_000, method="cash", key="lapor-2")
+    ring_up(first, [], 10_000, method="cash", key="lapor-1")
+    ring_up(second, [], 32_000, method="cash", key="lapor-2")
     return fair
 
 

@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from storefront.catalogue.models import Shop
-from storefront.checkout import services as checkout
 from storefront.checkout.models import Purchase
 from storefront.cooperatives import services as coops
 from storefront.cooperatives.models import Cooperative
@@ -27,10 +26,12 @@ from storefront.extensions import db
 from storefront.ledger import services as ledger
 from storefront.orders.models import Order, OrderLine
 from storefront.payments import gateway as contract
+from storefront.payments import runner
 from storefront.reports import services as reports
 from storefront.seller import services as seller
 from storefront.timeutil import today_in_jakarta, utcnow
 from tests.factories import ProductFactory, ShopFactory, UserFactory
+from tests.helpers import gateway_says, ring_up, void
 
 SHOPS = 4
 _keys = itertools.count(1)
@@ -75,7 +76,7 @@ def online_order(shop: Shop, quantity: int) -> Order:
     purchase.total = order.total
     db.session.add_all([purchase, order])
     db.session.commit()
-    checkout.settle(purchase, contract.Payment(id=f"pay_{purchase.code}", status=contract.PAID,
+    gateway_says(purchase, contract.Payment(id=f"pay_{purchase.code}", status=contract.PAID,
                                                amount=purchase.total, reference=purchase.code))
     return order
 
@@ -83,11 +84,11 @@ def online_order(shop: Shop, quantity: int) -> Order:
 def fair_sale(city, shop_index: int, quantity: int, method: str, paid: bool) -> Order:
     stand = city["fair"].stands[shop_index]
     items = till.stand_items(stand)
-    purchase, _ = till.ring_up(stand, [till.SaleLine(items[quantity % 2], quantity)],
+    purchase, _ = ring_up(stand, [till.SaleLine(items[quantity % 2], quantity)],
                                0 if quantity else 2_500, method=method, key=f"acak-{next(_keys)}")
     if method == "qr":
         status = contract.PAID if paid else contract.EXPIRED
-        checkout.settle(purchase, contract.Payment(id=f"pay_{purchase.code}", status=status,
+        gateway_says(purchase, contract.Payment(id=f"pay_{purchase.code}", status=status,
                                                    amount=purchase.total, reference=purchase.code))
     return purchase.orders[0]
 
@@ -117,9 +118,9 @@ def play(city, event) -> None:
         if paid:
             order = paid[args[0] % len(paid)]
             if order.stand_id:
-                till.void(order, "Salah input", city["office"])
+                void(order, "Salah input", city["office"])
             else:
-                seller.advance_order(order, "cancelled", "Stok habis", order.shop.owner)
+                runner.refund(order, "Stok habis", order.shop.owner)  # as the seller's view does
     elif kind == "join":
         shop, coop = shops[args[0]], city["coops"][args[1]]
         if coops.active_membership(shop) is None and coops.open_membership(coop, shop) is None:

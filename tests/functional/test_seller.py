@@ -174,7 +174,8 @@ def test_inline_edit_of_price_and_stock_swaps_the_row(client, seller, category):
     product = ProductFactory(shop=seller, category=category, price=10_000, stock=4)
     token = csrf_token(client, "/penjual/produk")
     response = client.post(f"/penjual/produk/{product.id}/cepat",
-                           data={"price": "12.500", "stock": "9", "csrf_token": token},
+                           data={"price": "12.500", "stock": "9", "stock_seen": "4",
+                                 "csrf_token": token},
                            headers={"HX-Request": "true", "HX-Target": f"produk-{product.id}"})
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and body.strip().startswith("<tr") and "Tersimpan" in body

@@ -24,7 +24,7 @@ from storefront.orders.models import Order, OrderLine
 from storefront.seller.import_models import ImportJob
 from storefront.timeutil import utcnow
 from tests.factories import CategoryFactory, ProductFactory, ShopFactory, UserFactory
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, ring_up
 
 SECRET = "Bravo-rahasia"
 ACTORS = ("anonymous", "shopper_a", "shopper_b", "seller_a", "seller_b", "manager_a",
@@ -87,8 +87,8 @@ def world(app) -> World:
     db.session.flush()
     db.session.add_all(StandItem(stand_id=stands[s].id, product_id=products[s].id) for s in "ab")
     db.session.commit()
-    sale_b, _ = till.ring_up(stands["b"], [], 15_000, method="cash", key="security-sale-b")
-    charge_b, _ = till.ring_up(stands["b"], till_lines(stands["b"]), 0, method="qr",
+    sale_b, _ = ring_up(stands["b"], [], 15_000, method="cash", key="security-sale-b")
+    charge_b, _ = ring_up(stands["b"], till_lines(stands["b"]), 0, method="qr",
                                key="security-charge-b")
 
     coop = {side: coops.create(f"Koperasi {label}", f"AHU-{label}", "Cipondoh", "Ketapang",

@@ -1,0 +1,342 @@
+"""The one place a purchase or an order changes payment state.
+
+pending -> paid | failed | expired | cancelled for a purchase (and its orders);
+paid -> refund pending -> refunded (or refund failed, to try again) for an order.
+Online checkout, stand QR and cash sales, seller cancellations, stand voids,
+webhooks and the reconciler all come here.
+
+Rules:
+- A payment counts only when its gateway id is the one recorded for the purchase
+  and its amount (in whole rupiah) and currency equal the purchase's total.
+  Anything else is recorded as a mismatch for the office and changes nothing.
+- Every call to a gateway and every event from one is a PaymentRecord row.
+- Functions here only flush. Calls to the gateway happen in ``runner.py``, between
+  transactions, so no row lock is held while a gateway answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import case, select, update
+
+from ..audit import record as audit
+from ..basket.models import Basket
+from ..checkout.models import PaymentEvent, Purchase
+from ..extensions import db
+from ..inventory import services as inventory
+from ..ledger import services as ledger
+from ..orders.models import Order
+from ..timeutil import utcnow
+from . import gateway as contract
+from .models import PaymentRecord
+
+log = logging.getLogger(__name__)
+
+CLOSED = (contract.FAILED, contract.EXPIRED, contract.CANCELLED)
+
+
+def note(kind: str, *, gateway: str, purchase: Purchase | None = None, order: Order | None = None,
+         reference: str | None = None, amount: int | None = None, currency: str | None = None,
+         result: str, message: str = "") -> PaymentRecord:
+    """One line of the payment's story, in the caller's transaction."""
+    row = PaymentRecord(purchase_id=purchase.id if purchase is not None else None,
+                        order_id=order.id if order is not None else None, gateway=gateway[:20],
+                        kind=kind, reference=(reference or None) and reference[:255],
+                        amount=amount, currency=currency, result=result[:16],
+                        message=message[:300])
+    db.session.add(row)
+    return row
+
+
+def note_payment(kind: str, purchase: Purchase, payment: contract.Payment,
+                 message: str = "") -> None:
+    note(kind, gateway=purchase.gateway, purchase=purchase, reference=payment.id,
+         amount=payment.amount, currency=payment.currency, result=payment.status,
+         message=message)
+
+
+def note_error(kind: str, purchase: Purchase | None, error: contract.PaymentError, *,
+               gateway: str, order: Order | None = None, reference: str | None = None) -> None:
+    note(kind, gateway=gateway, purchase=purchase, order=order, reference=reference,
+         result="error", message=f"{type(error).__name__}: {error}")
+
+
+# --- starting a payment ----------------------------------------------------------------
+
+def started(purchase: Purchase, payment: contract.Payment) -> None:
+    """The gateway made the payment page for this purchase: remember its id."""
+    note_payment("create", purchase, payment)
+    db.session.execute(update(Purchase).where(Purchase.id == purchase.id,
+                                              Purchase.payment_id.is_(None))
+                       .values(payment_id=payment.id, payment_url=payment.url)
+                       .execution_options(synchronize_session=False))
+    db.session.expire(purchase, ["payment_id", "payment_url"])
+
+
+# --- what the gateway says about a payment -----------------------------------------------
+
+@dataclass(frozen=True)
+class Verdict:
+    counted: bool
+    reason: str = ""
+
+
+def judge(purchase: Purchase, payment: contract.Payment) -> Verdict:
+    """Whether this payment is the purchase's own, whole payment."""
+    if purchase.payment_id is None or payment.id != purchase.payment_id:
+        return Verdict(False, f"id {payment.id!r} is not this purchase's payment "
+                              f"{purchase.payment_id!r}")
+    if payment.reference and payment.reference != purchase.code:
+        return Verdict(False, f"reference {payment.reference!r} is not {purchase.code}")
+    if (payment.currency or "").upper() != "IDR":
+        return Verdict(False, f"currency {payment.currency!r} is not IDR")
+    if not payment.whole_rupiah or payment.amount != purchase.total:
+        return Verdict(False, f"amount {payment.amount} is not the total {purchase.total}")
+    return Verdict(True)
+
+
+def apply(purchase: Purchase, payment: contract.Payment, *, source: str) -> str:
+    """Bring the purchase to what the gateway says; safe in any order, any number of times.
+
+    ``source`` is what told us (webhook, retrieve, cancel). Returns the purchase's state.
+    """
+    if source != "webhook":
+        note_payment(source, purchase, payment)
+    if payment.status == contract.PAID:
+        verdict = judge(purchase, payment)
+        if not verdict.counted:
+            _mismatch(purchase, payment, verdict.reason)
+        else:
+            _paid(purchase, payment)
+    elif payment.status in CLOSED:
+        if payment.id == purchase.payment_id:
+            close(purchase, payment.status)
+        else:
+            # Not the payment this purchase waits for (another session, an intent
+            # event): it cannot end the purchase; the reconciler asks about ours.
+            log.info("purchase %s: %s of another payment %s ignored", purchase.code,
+                     payment.status, payment.id)
+    db.session.flush()
+    db.session.refresh(purchase)
+    return purchase.status
+
+
+def _mismatch(purchase: Purchase, payment: contract.Payment, reason: str) -> None:
+    log.error("purchase %s: payment %s does not count: %s", purchase.code, payment.id, reason)
+    note("mismatch", gateway=purchase.gateway, purchase=purchase, reference=payment.id,
+         amount=payment.amount, currency=payment.currency, result="needs_refund",
+         message=reason)
+    audit(None, "payment.mismatch", purchase,
+          after={"payment": payment.id, "amount": payment.amount, "currency": payment.currency,
+                 "total": purchase.total}, note=reason[:200])
+
+
+def _paid(purchase: Purchase, payment: contract.Payment) -> None:
+    now = utcnow()
+    changed = db.session.execute(
+        update(Purchase).where(Purchase.id == purchase.id, Purchase.status != "paid")
+        .values(status="paid", paid_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        return  # already paid: nothing to do
+    note("settled", gateway=purchase.gateway, purchase=purchase, reference=payment.id,
+         amount=payment.amount, currency=payment.currency, result="paid")
+    short = inventory.consume(purchase.id, purchase.code)
+    if short:
+        # Paid after its hold ran out and the goods sold meanwhile: the money is real,
+        # the order stands, and the seller and office see it to refund or restock.
+        log.error("purchase %s paid after its hold ended; short of %s", purchase.code, short)
+        audit(None, "payment.late_short", purchase, after={"short": short})
+    # Goods rung up at a fair stand change hands the moment they are paid.
+    db.session.execute(update(Order).where(Order.purchase_id == purchase.id).values(
+        status=case((Order.fulfilment == "stand", "completed"), else_="new"), paid_at=now,
+        cancel_reason=None).execution_options(synchronize_session=False))
+    for order in db.session.scalars(select(Order).where(Order.purchase_id == purchase.id)):
+        db.session.refresh(order)
+        ledger.post_sale(order, now)
+    _empty_basket(purchase)
+
+
+def close(purchase: Purchase, status: str) -> None:
+    """The payment will not happen: the orders are cancelled, the holds go back."""
+    changed = db.session.execute(
+        update(Purchase).where(Purchase.id == purchase.id, Purchase.status == "pending")
+        .values(status=status, updated_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    if changed:
+        db.session.execute(update(Order).where(Order.purchase_id == purchase.id)
+                           .values(status="cancelled", cancel_reason=status)
+                           .execution_options(synchronize_session=False))
+        inventory.release(purchase.id, f"{purchase.code} tidak dibayar")
+    db.session.flush()
+    db.session.refresh(purchase)
+
+
+def cash_paid(purchase: Purchase, payment: contract.Payment) -> None:
+    """Cash counted at the stand: paid the moment it is recorded."""
+    db.session.execute(update(Purchase).where(Purchase.id == purchase.id)
+                       .values(payment_id=payment.id)
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(purchase)
+    note_payment("cash", purchase, payment)
+    _paid(purchase, payment)
+
+
+def _empty_basket(purchase: Purchase) -> None:
+    """Paid lines leave the cart; anything added since stays."""
+    if purchase.basket_id is None:
+        return
+    basket = db.session.get(Basket, purchase.basket_id)
+    if basket is None:
+        return
+    bought = {(l.product_id, l.variant_id): l.quantity for o in purchase.orders for l in o.lines}
+    for line in list(basket.lines):
+        quantity = bought.get((line.product_id, line.variant_id))
+        if quantity is None:
+            continue
+        if line.quantity <= quantity:
+            basket.lines.remove(line)
+        else:
+            line.quantity -= quantity
+
+
+# --- webhooks ---------------------------------------------------------------------------
+
+def seen_before(gateway_name: str, event: contract.WebhookEvent) -> bool:
+    """Record the event once; True when it was already applied (a replay)."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with db.session.begin_nested():
+            db.session.add(PaymentEvent(gateway=gateway_name, event_id=event.id[:255],
+                                        type=event.type[:60],
+                                        payment_id=event.payment.id if event.payment else None))
+    except IntegrityError:
+        return True
+    return False
+
+
+def apply_event(gateway_name: str, event: contract.WebhookEvent) -> tuple[int, dict]:
+    """A verified webhook event: (HTTP status, answer) for the gateway."""
+    refund = event.data.get("refund") if event.data else None
+    if isinstance(refund, contract.Refund):
+        order = db.session.scalar(select(Order).where(Order.refund_reference == refund.id))
+        if order is None:
+            return 200, {"ignored": event.type}
+        if seen_before(gateway_name, event):
+            return 200, {"duplicate": event.id}
+        refund_result(order, refund, gateway=gateway_name, kind="webhook")
+        return 200, {"applied": event.id, "refund": order.refund_status}
+    if event.payment is None or not event.payment.reference:
+        return 200, {"ignored": event.type}
+    purchase = db.session.scalar(select(Purchase).where(Purchase.code == event.payment.reference))
+    if purchase is None:
+        # Not committed yet, or not ours: the gateway retries later.
+        return 409, {"error": "unknown purchase"}
+    if purchase.payment_id is None and event.payment.status == contract.PAID:
+        # The payment page's id is not stored yet (checkout has not committed it):
+        # answering 409 makes the gateway try again, when the id is known.
+        return 409, {"error": "payment not recorded yet"}
+    if seen_before(gateway_name, event):
+        return 200, {"duplicate": event.id}
+    note("webhook", gateway=gateway_name, purchase=purchase, reference=event.payment.id,
+         amount=event.payment.amount, currency=event.payment.currency,
+         result=event.payment.status, message=f"{event.type} {event.id}")
+    state = apply(purchase, event.payment, source="webhook")
+    return 200, {"applied": event.id, "purchase": state}
+
+
+# --- refunds ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RefundClaim:
+    """A refund this request took on: what to ask the gateway for, outside any transaction."""
+
+    order_id: int
+    order_code: str
+    gateway: str
+    payment: contract.Payment | None  # None: cash, given back by hand at the stand
+    amount: int
+
+
+def claim_refund(order: Order, reason: str, user) -> RefundClaim | None:
+    """Take on the refund of a paid order, once: the order is cancelled, its stock returns,
+    and the refund is pending until the gateway says it succeeded. None: nothing to do."""
+    if order.paid_at is None or order.refunded_at is not None:
+        return None
+    now = utcnow()
+    before = order.status
+    claimed = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.paid_at.is_not(None),
+                            Order.refunded_at.is_(None),
+                            (Order.refund_status.is_(None)) | (Order.refund_status == "failed"))
+        .values(refund_status="pending", status="cancelled", cancel_reason=reason[:300],
+                refunded_by_id=user.id if user else None, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if not claimed:
+        return None  # another request is refunding it
+    db.session.refresh(order)
+    purchase = order.purchase
+    if before != "cancelled":
+        # The goods come back the moment the sale is taken back (not again on a retry).
+        inventory.give_back(purchase.id if purchase else 0,
+                            [inventory.Line(l.product_id, l.variant_id, l.quantity, l.name)
+                             for l in order.lines if l.product_id is not None],
+                            f"{order.code} dibatalkan", user_id=user.id if user else None)
+    audit(user, "order.refund", order, before={"status": before},
+          after={"status": "cancelled", "refund": "pending", "amount": order.total}, note=reason)
+    gateway_name = purchase.gateway if purchase is not None else "cash"
+    payment = None
+    if purchase is not None and purchase.payment_id and gateway_name != "cash":
+        payment = contract.Payment(id=purchase.payment_id, status=contract.PAID,
+                                   amount=purchase.total, reference=purchase.code)
+    return RefundClaim(order.id, order.code, gateway_name, payment, order.total)
+
+
+def refund_result(order: Order, refund: contract.Refund | None, *, gateway: str,
+                  kind: str = "refund", error: contract.PaymentError | None = None) -> None:
+    """What the gateway answered about a refund (or the error it gave)."""
+    if error is not None:
+        note_error(kind, order.purchase, error, gateway=gateway, order=order)
+        status = "failed"
+        reference = order.refund_reference
+    else:
+        note(kind, gateway=gateway, purchase=order.purchase, order=order, reference=refund.id,
+             amount=refund.amount, currency="IDR", result=refund.status)
+        status, reference = refund.status, refund.id
+    if order.refunded_at is not None:
+        return  # already refunded: a late or repeated answer changes nothing
+    now = utcnow()
+    values = {"refund_status": status, "refund_reference": reference}
+    if status == "succeeded":
+        values["refunded_at"] = now
+    changed = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.refunded_at.is_(None),
+                            Order.refund_status.in_(("pending", "failed")))
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(order)
+    if changed and status == "succeeded":
+        ledger.post_refund(order, now)
+        note("refund_result", gateway=gateway, purchase=order.purchase, order=order,
+             reference=reference, amount=order.total, currency="IDR", result="refunded")
+    elif changed and status == "failed":
+        audit(None, "order.refund_failed", order, after={"refund": reference},
+              note=str(error or "")[:200])
+
+
+def pending_refunds() -> list[Order]:
+    return list(db.session.scalars(select(Order).where(Order.refund_status == "pending",
+                                                        Order.refund_reference.is_not(None))))
+
+
+def mismatches(limit: int = 200) -> list[PaymentRecord]:
+    return list(db.session.scalars(select(PaymentRecord).where(PaymentRecord.kind == "mismatch")
+                                   .order_by(PaymentRecord.id.desc()).limit(limit)))
+
+
+def story(purchase: Purchase) -> list[PaymentRecord]:
+    return list(db.session.scalars(select(PaymentRecord)
+                                   .where(PaymentRecord.purchase_id == purchase.id)
+                                   .order_by(PaymentRecord.id)))
