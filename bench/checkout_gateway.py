@@ -35,6 +35,7 @@ from bench._loadgen import percentiles  # noqa: E402
 from storefront.payments.stripe_gateway import StripeGateway  # noqa: E402
 
 SECRET = "whsec_bench"
+KEY = "sk_test_bench"  # the one key the sandbox answers
 SERVE = """
 import sys
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -44,7 +45,7 @@ class Quiet(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):
         pass
 
-app = create_sandbox_app(webhook_url=sys.argv[2], webhook_secret=sys.argv[3])
+app = create_sandbox_app(webhook_url=sys.argv[2], webhook_secret=sys.argv[3], secret_key=sys.argv[4])
 make_server("127.0.0.1", int(sys.argv[1]), app, threaded=True,
             request_handler=Quiet).serve_forever()
 """
@@ -122,8 +123,8 @@ def main() -> None:
     port = free_port()
     sandbox = subprocess.Popen(
         [sys.executable, "-c", SERVE, str(port),
-         f"http://127.0.0.1:{hook_server.server_port}/webhook", SECRET], cwd=ROOT)
-    gateway = StripeGateway("sk_test_bench", f"http://127.0.0.1:{port}", SECRET, timeout=10,
+         f"http://127.0.0.1:{hook_server.server_port}/webhook", SECRET, KEY], cwd=ROOT)
+    gateway = StripeGateway(KEY, f"http://127.0.0.1:{port}", SECRET, timeout=10,
                             max_network_retries=0)
     try:
         deadline = time.monotonic() + 15

@@ -57,10 +57,12 @@ def mount_sandbox_gateway(app: Flask) -> None:
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
     from .payments.sandbox import create_sandbox_app
+    from .payments.stripe_gateway import SANDBOX_API_KEY
 
+    # It answers only the key our sandbox gateway sends (its test controls too).
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/sandbox-gateway": create_sandbox_app(
         webhook_url=app.config["SANDBOX_WEBHOOK_URL"],
-        webhook_secret=app.config["SANDBOX_WEBHOOK_SECRET"])})
+        webhook_secret=app.config["SANDBOX_WEBHOOK_SECRET"], secret_key=SANDBOX_API_KEY)})
 
 
 def register_extensions(app: Flask) -> None:

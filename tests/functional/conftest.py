@@ -90,7 +90,8 @@ class SandboxControl:
         return list(reversed(response.json()["data"]))  # oldest first
 
     def _act(self, session_id: str, action: str) -> None:
-        requests.post(f"{self.url}/_sandbox/sessions/{session_id}/{action}", timeout=5).raise_for_status()
+        requests.post(f"{self.url}/_sandbox/sessions/{session_id}/{action}",
+                      headers={"Authorization": "Bearer sk_test_sandbox"}, timeout=5).raise_for_status()
 
     def pay(self, session_id):
         self._act(session_id, "pay")

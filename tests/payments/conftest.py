@@ -97,7 +97,8 @@ class SandboxServer:
         return self.app.extensions["stripe_sandbox"]
 
     def control(self, path: str) -> dict:
-        status, _, body = http_request("POST", f"{self.url}/_sandbox/{path}")
+        status, _, body = http_request("POST", f"{self.url}/_sandbox/{path}",
+                                       headers={"Authorization": f"Bearer {API_KEY}"})
         assert status == 200, body
         return json.loads(body)
 
@@ -107,14 +108,15 @@ class SandboxServer:
         return status, json.loads(body)
 
     def last_request(self, path: str) -> dict:
-        status, _, body = http_request("GET", f"{self.url}/_sandbox/requests")
+        status, _, body = http_request("GET", f"{self.url}/_sandbox/requests",
+                                       headers={"Authorization": f"Bearer {API_KEY}"})
         return [r for r in json.loads(body) if r["path"] == path][-1]
 
 
 @pytest.fixture(scope="session")
 def sandbox(webhook_receiver):
     app = create_sandbox_app(webhook_url=f"{webhook_receiver.url}/webhooks/stripe",
-                             webhook_secret=WEBHOOK_SECRET)
+                             webhook_secret=WEBHOOK_SECRET, secret_key=API_KEY)
     served = Served(app)
     yield SandboxServer(served.url, app)
     app.extensions["stripe_sandbox"].drain(10)

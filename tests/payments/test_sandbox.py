@@ -77,9 +77,10 @@ def test_idempotent_replay_and_mismatch(sandbox):
 @pytest.mark.parametrize("headers, code", [
     ({}, "api_key_missing"),
     ({"Authorization": "Bearer sk_live_abcdefghijklmnop"}, "api_key_invalid"),
+    ({"Authorization": "Bearer sk_test_someone_elses_key"}, "api_key_invalid"),
     ({"Authorization": "Basic c2tfdGVzdF94Og=="}, "api_key_invalid"),
 ])
-def test_only_test_keys_get_in(sandbox, headers, code):
+def test_only_its_own_key_gets_in(sandbox, headers, code):
     status, _, body = http_request("GET", f"{sandbox.url}/v1/events", headers=headers)
     assert status == 401
     assert json.loads(body)["error"]["code"] == code

@@ -291,11 +291,17 @@ def test_gateways_coexist_without_global_settings(sandbox, gateway):
     assert (stripe.api_key, stripe.api_base) == before
 
 
-def test_gateways_from_configuration(sandbox):
+def test_gateways_from_configuration():
     import storefront.payments.cash  # noqa: F401 (importing a gateway module registers it)
+    from storefront.payments.sandbox import create_sandbox_app
 
+    from .conftest import Served
+
+    # The configured "sandbox" gateway sends Gerai's development key, which a sandbox
+    # made without a key answers (as the one mounted in development does).
+    own = Served(create_sandbox_app(webhook_url=None, webhook_secret=WEBHOOK_SECRET))
     sandbox_gateway = gateway_from_config({
-        "PAYMENT_GATEWAY": "sandbox", "SANDBOX_GATEWAY_URL": sandbox.url,
+        "PAYMENT_GATEWAY": "sandbox", "SANDBOX_GATEWAY_URL": own.url,
         "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET})
     try:
         assert sandbox_gateway.name == "sandbox"
@@ -305,6 +311,7 @@ def test_gateways_from_configuration(sandbox):
         assert payment.status == PENDING
     finally:
         sandbox_gateway.close()
+        own.close()
     real = gateway_from_config({"PAYMENT_GATEWAY": "stripe", "STRIPE_API_KEY": "sk_test_x",
                                 "STRIPE_WEBHOOK_SECRET": "whsec_x"})
     real.close()
@@ -344,7 +351,8 @@ def test_the_sandbox_mounted_under_a_prefix(webhook_receiver):
 
     host = Flask("host")
     host.wsgi_app = DispatcherMiddleware(host.wsgi_app, {
-        "/sandbox-gateway": create_sandbox_app(webhook_url=None, webhook_secret=WEBHOOK_SECRET)})
+        "/sandbox-gateway": create_sandbox_app(webhook_url=None, webhook_secret=WEBHOOK_SECRET,
+                                               secret_key=API_KEY)})
     served = Served(host)
     gateway = StripeGateway(API_KEY, f"{served.url}/sandbox-gateway", WEBHOOK_SECRET)
     try:

@@ -3,8 +3,13 @@ payment page, signed webhooks, and test controls under ``/_sandbox``.
 
 Run it on its own loopback port (tests, benchmarks) or mount it inside Gerai in
 development with werkzeug's ``DispatcherMiddleware`` at ``/sandbox-gateway``. It is a
-test gateway for one process: its state is in memory and is lost on restart. Never
-expose it publicly: anyone who can reach it can "pay" its sessions.
+test gateway for one process: its state is in memory and is lost on restart.
+
+It answers only its own secret key, as Stripe answers only an account's keys: the API
+and the test controls want ``Authorization: Bearer <secret key>`` (any other key is a
+401, so no one can create a session naming another purchase, list the requests, pay
+a session, or turn webhooks off), and the hosted page's buttons want the page's own
+token. Still, never expose it publicly: it is a test gateway.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from .ledger import Ledger
 from .wire import ApiError
 
 EXTENSION = "stripe_sandbox"
+# The key Gerai's "sandbox" gateway sends (storefront.payments.stripe_gateway.SANDBOX_API_KEY,
+# not imported: this package never imports stripe).
+DEVELOPMENT_SECRET_KEY = "sk_test_sandbox"
 
 
 @dataclass
@@ -52,15 +60,19 @@ class _Saved:
 
 
 def create_sandbox_app(*, webhook_url: str | None, webhook_secret: str,
-                       public_base: str | None = None,
+                       secret_key: str = DEVELOPMENT_SECRET_KEY, public_base: str | None = None,
                        clock: Callable[[], float] = time.time) -> Flask:
     """A Stripe-compatible test gateway.
 
     ``webhook_url``: where events are POSTed (None: only kept, listed at /v1/events).
     ``webhook_secret``: the endpoint secret that signs them (the ``whsec_...`` of Stripe).
+    ``secret_key``: the one API key it accepts, for the API and the test controls
+    (``sk_test_...``); by default the development key Gerai's sandbox gateway sends.
     ``public_base``: the address browsers use for the hosted pages; by default the
     address the API request came in on (including the mount prefix).
     """
+    if not secret_key.startswith("sk_test_"):
+        raise ValueError("the sandbox's secret key is a test key: sk_test_...")
     app = Flask(__name__)
     app.json.sort_keys = False  # "id" and "object" first, as Stripe answers
     sender = WebhookSender(webhook_url, webhook_secret)
@@ -75,7 +87,7 @@ def create_sandbox_app(*, webhook_url: str | None, webhook_secret: str,
         @functools.wraps(view)
         def wrapper(**kwargs):
             g.request_id = wire.new_id("req_", 14)
-            api_key = _api_key()
+            api_key = _api_key(secret_key)
             source = request.form if request.method == "POST" else request.args
             params = wire.parse_params(source.items(multi=True))
             key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
@@ -263,6 +275,13 @@ def create_sandbox_app(*, webhook_url: str | None, webhook_secret: str,
     actions = {"pay": ledger.pay_session, "decline": ledger.decline_session,
                "expire": ledger.expire_session, "lapse": ledger.lapse_session}
 
+    @app.before_request
+    def controls_want_the_key():
+        # Paying without the page, switching webhooks off for everyone and reading every
+        # request (and so every purchase code) are for whoever holds the secret key.
+        if request.path.startswith("/_sandbox/"):
+            _api_key(secret_key)
+
     @app.post("/_sandbox/sessions/<session_id>/<action>")
     def control_session(session_id, action):
         if action not in actions:
@@ -320,7 +339,8 @@ def create_sandbox_app(*, webhook_url: str | None, webhook_secret: str,
     return app
 
 
-def _api_key() -> str:
+def _api_key(secret_key: str) -> str:
+    """The request's key, if it is the sandbox's own; a 401 as Stripe answers otherwise."""
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if not header:
@@ -328,10 +348,11 @@ def _api_key() -> str:
                             "in the Authorization header, using Bearer auth.",
                        code="api_key_missing")
     key = key.strip()
-    if scheme.lower() != "bearer" or not key.startswith("sk_test_"):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(key.encode(), secret_key.encode()):
         shown = (key[:8] + "*" * 4 + key[-4:]) if len(key) > 12 else "****"
-        raise ApiError(401, f"Invalid API Key provided: {shown}. The sandbox accepts test "
-                            "secret keys only (sk_test_...).", code="api_key_invalid")
+        hint = ("The sandbox accepts test secret keys only (sk_test_...)."
+                if not key.startswith("sk_test_") else "It is not this sandbox's secret key.")
+        raise ApiError(401, f"Invalid API Key provided: {shown}. {hint}", code="api_key_invalid")
     return key
 
 
