@@ -160,6 +160,8 @@ def _load(ids) -> list[Product]:
             select(Product)
             .where(Product.id.in_(ids))
             .options(selectinload(Product.category).selectinload(Category.parent))
+            # A long-lived session may hold these rows from before a stock UPDATE.
+            .execution_options(populate_existing=True)
         )
     )
 
