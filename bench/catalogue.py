@@ -16,6 +16,12 @@ then the engine's own time for 1,000 searches on the same on-disk index, and the
 weight of the catalogue's first page. Prints figures and whether each target is
 met; it never fails on a missed target, only when something is broken (the
 server does not start, seeding fails).
+
+Every answer that is not 2xx, and every failed request, is an error: counted, printed
+per scenario and in the summary, and throughput counts only 2xx answers (a ratio with
+errors behind it is flagged, never reported as met). The app's rate limiter is off in
+the benchmark's server: it is not what this measures, and every request here comes
+from 127.0.0.1, so the catalogue's per-client search limit would answer 429.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ from storefront.places import KECAMATAN  # noqa: E402
 
 HOST = "127.0.0.1"
 MARKER = "bench-seeded.json"
+# The rate limiter is not what this measures, and every request comes from one address.
+APP = "storefront:create_app({'RATELIMIT_ENABLED': False})"
 HX = {"HX-Request": "true", "HX-Target": "hasil", "HX-Current-URL": f"http://{HOST}/katalog"}
 ENGINE_QUERIES = 1000
 PAGE_SIZE = 24
@@ -273,7 +281,7 @@ def start_server(env: dict[str, str], workers: int, log_path: Path) -> tuple[sub
     log = open(log_path, "ab")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{HOST}:{port}",
-         "--graceful-timeout", "5", "storefront:create_app()"],
+         "--graceful-timeout", "5", APP],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,  # Ctrl-C reaches the benchmark, which then stops gunicorn
     )
@@ -353,6 +361,7 @@ def load(server: subprocess.Popen, port: int, urls: list[str], headers: dict[str
         print(done.stderr, file=sys.stderr)
         raise SystemExit("the load generator failed")
     result = json.loads(done.stdout)
+    count_errors(result)
     result["server_cpu_cores"] = (
         (cpu_after - cpu_before) / wall if cpu_before is not None and cpu_after is not None
         else None)
@@ -362,6 +371,14 @@ def load(server: subprocess.Popen, port: int, urls: list[str], headers: dict[str
     return result
 
 
+def count_errors(result: dict) -> None:
+    """Errors are every answer outside 2xx and every failed request; throughput, 2xx only."""
+    ok = sum(n for status, n in result["statuses"].items() if status.startswith("2"))
+    result["ok"] = ok
+    result["errors"] = result["requests"] - ok + sum(result["failures"].values())
+    result["ok_rps"] = ok / result["seconds"] if result["seconds"] else 0.0
+
+
 def ms(value: float | None) -> str:
     return "    -" if value is None else f"{value:6.2f}"
 
@@ -369,16 +386,18 @@ def ms(value: float | None) -> str:
 def print_scenario(name: str, result: dict) -> None:
     client, server = result["client_ms"], result["server_ms"]
     print(f"\n{name}")
-    print(f"  requests/s          {result['rps']:8.1f}   ({result['requests']} in "
-          f"{result['seconds']:.1f} s, {result['mean_bytes'] / 1024:.1f} KB a response)")
+    print(f"  requests/s          {result['ok_rps']:8.1f}   ({result['ok']} answered 2xx of "
+          f"{result['requests']} in {result['seconds']:.1f} s, "
+          f"{result['mean_bytes'] / 1024:.1f} KB a response)")
     print(f"  client ms           p50 {ms(client['p50'])}  p95 {ms(client['p95'])}  "
           f"p99 {ms(client['p99'])}")
     print(f"  server ms           p50 {ms(server['p50'])}  p95 {ms(server['p95'])}  "
           f"p99 {ms(server['p99'])}   (Server-Timing app;dur)")
     statuses = ", ".join(f"{s}: {n}" for s, n in sorted(result["statuses"].items()))
     failures = ", ".join(f"{k}: {n}" for k, n in result["failures"].items())
-    print(f"  errors              {result['errors']}   (statuses {statuses or 'none'}"
-          f"{'; failures ' + failures if failures else ''})")
+    print(f"  errors              {result['errors']}   (non-2xx answers and failed requests; "
+          f"statuses {statuses or 'none'}{'; failures ' + failures if failures else ''})"
+          + ("  <- figures here include error answers" if result["errors"] else ""))
     print(f"  connections opened  {result['connections_opened']}"
           + ("   (the server closes after each response; connect time is in client ms)"
              if result["connections_opened"] > result["requests"] / 2 else ""))
@@ -401,9 +420,9 @@ def check_fragments(port: int, name: str, urls: list[str]) -> list[float]:
     """Every URL answers 200 with the results block alone; returns idle server times."""
     _loadgen.fetch_sync(HOST, port, urls, HX)  # warms both workers' engines and caches
     answers = _loadgen.fetch_sync(HOST, port, urls, HX)
-    bad = [(u, a[0]) for u, a in zip(urls, answers) if a[0] != 200]
+    bad = [(u, a[0]) for u, a in zip(urls, answers) if not 200 <= a[0] < 300]
     not_fragment = [u for u, a in zip(urls, answers)
-                    if a[0] == 200 and not a[3].lstrip().startswith(b'<div id="hasil"')]
+                    if 200 <= a[0] < 300 and not a[3].lstrip().startswith(b'<div id="hasil"')]
     empty = sum(1 for a in answers if b'class="empty"' in a[3])
     for url, status in bad:
         print(f"  !! {url} answered {status} (counted as errors under load)")
@@ -496,8 +515,9 @@ def measure(args, scratch: Path):
     else:
         seed(scratch, env, args.products, args.shops, args.seed_timeout)
 
-    print("\nServer: gunicorn " + f"-w {args.workers} 'storefront:create_app()', "
-          "WORKER_THREAD off")
+    print("\nServer: gunicorn " + f"-w {args.workers} \"{APP}\", WORKER_THREAD off")
+    print("  rate limiter off: it is not what this measures, and every request comes from "
+          f"{HOST}, so the catalogue's per-client search limit would answer 429")
     server, port = start_server(env, args.workers, scratch / "gunicorn.log")
     try:
         print(f"  answering on http://{HOST}:{port}")
@@ -558,12 +578,15 @@ def main() -> None:
         elif made_here:
             print(f"\nScratch kept: {scratch} (reuse it with --scratch {scratch})")
 
-    ceiling = results["ceiling"]["rps"]
-    print("\nRatios to the ceiling (requests/s)")
-    ratios = {}
+    ceiling = results["ceiling"]["ok_rps"]
+    print("\nRatios to the ceiling (2xx answers a second)")
+    ratios, flawed = {}, {}
     for key, label in (("query", "query fragment"), ("facets", "facet fragment")):
-        ratios[key] = results[key]["rps"] / ceiling if ceiling else 0.0
-        print(f"  {label:<20}{ratios[key]:6.2f}   ({results[key]['rps']:.1f} / {ceiling:.1f})")
+        ratios[key] = results[key]["ok_rps"] / ceiling if ceiling else 0.0
+        flawed[key] = results[key]["errors"] + results["ceiling"]["errors"]
+        print(f"  {label:<20}{ratios[key]:6.2f}   ({results[key]['ok_rps']:.1f} / {ceiling:.1f})"
+              + (f"  !! {flawed[key]} errors behind this ratio: not a measurement"
+                 if flawed[key] else ""))
     print("\nWhere server time goes (p50 under load; idle = one request at a time)")
     for key, label in (("query", "query fragment"), ("facets", "facet fragment")):
         loaded = results[key]["server_ms"]["p50"] or 0.0
@@ -576,14 +599,15 @@ def main() -> None:
                          if args.products != 100_000 else ""))
     rows = [
         (f"query fragment throughput >= {RATIO_TARGET} x ceiling", f"{ratios['query']:.2f} x",
-         ratios["query"] >= RATIO_TARGET),
+         ratios["query"] >= RATIO_TARGET and not flawed["query"]),
         (f"facet fragment throughput >= {RATIO_TARGET} x ceiling", f"{ratios['facets']:.2f} x",
-         ratios["facets"] >= RATIO_TARGET),
+         ratios["facets"] >= RATIO_TARGET and not flawed["facets"]),
     ]
     for key, label in (("query", "query"), ("facets", "facet")):
         p95 = results[key]["server_ms"]["p95"]
         rows.append((f"{label} fragment p95 server time < {SERVER_P95_TARGET_MS:g} ms",
-                     f"{ms(p95).strip()} ms", p95 is not None and p95 < SERVER_P95_TARGET_MS))
+                     f"{ms(p95).strip()} ms",
+                     p95 is not None and p95 < SERVER_P95_TARGET_MS and not results[key]["errors"]))
     rows += [
         (f"engine p95 < {ENGINE_P95_TARGET_MS:g} ms", f"{engine['p95']:.2f} ms",
          engine["p95"] < ENGINE_P95_TARGET_MS),
@@ -593,7 +617,9 @@ def main() -> None:
     errors = sum(r["errors"] for r in results.values())
     for target, figure, met in rows:
         print(f"  {target:<50}{figure:>12}   {verdict(met)}")
-    print(f"  {'errors during load (non-200 or failed requests)':<50}{errors:>12}")
+    print(f"  {'errors during load (non-2xx answers, failed requests)':<50}{errors:>12}"
+          + ("   NOT MET: figures above include error answers" if errors else "   met"))
+    print("  (rate limiter off in the benchmark's server: not measured here)")
     disturbed = [name for name, others in
                  [(key, r.get("others_cores")) for key, r in results.items()]
                  + [("engine", engine.get("others_cores"))]

@@ -34,13 +34,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT)]  # the app's ``search`` package, not bench/search.py
+sys.path[:0] = [str(ROOT)]  # the project's packages
 
 import psycopg  # noqa: E402
 
 from bench.checkout import connect, with_query  # noqa: E402
 
-sys.path[:0] = [str(ROOT)]  # bench.checkout put bench/ first again
+sys.path[:0] = [str(ROOT)]  # bench.checkout put bench/ first
 CITY_REPORT_P95_MS = 300.0
 LIVE_LIST_P95_MS = 50.0
 PASSWORD = "laporan-bench-2026"

@@ -1,7 +1,7 @@
 """Both search backends side by side: relevance on the demo catalogue, then speed at scale.
 
-    .venv/bin/python bench/search.py [--products 100000] [--scratch /tmp/gerai-bench-100k]
-                                     [--lag-seconds 20] [--rounds 3]
+    .venv/bin/python bench/search_backends.py [--products 100000] [--scratch /tmp/gerai-bench-100k]
+                                              [--lag-seconds 20] [--rounds 3]
 
 1. Relevance: the demo catalogue (``seed-demo``'s 640 products) in a temporary
    database, indexed by each backend; a judged set of queries (as meant,
@@ -33,8 +33,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-# Run as a script, this file's folder comes first on the path, and this file is
-# named like the search package: the package must be found first.
+# The project's packages (search, storefront, bench) from the project root. (No module in
+# bench/ is named like one of them: this file was bench/search.py and shadowed search.)
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
 from search import EmbeddedBackend, ProductDocument, SearchQuery  # noqa: E402
@@ -42,8 +42,7 @@ from search.meili import MeiliBackend  # noqa: E402
 
 
 def _catalogue_bench():
-    """bench/catalogue.py (its scratch instance and URLs); it puts bench/ first on the path,
-    so it is imported only once the search package is."""
+    """bench/catalogue.py (its scratch instance and URLs), imported when needed."""
     from bench import catalogue
 
     return catalogue
