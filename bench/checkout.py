@@ -281,11 +281,13 @@ def start_sandbox(env: dict, scratch: Path, port: int, hook: str, threads: int) 
 
 def start_gerai(env: dict, scratch: Path, port: int, workers: int, threads: int,
                 timeout: int = 60) -> subprocess.Popen:
-    """Gerai under gunicorn, gthread, the rate limiter off (every client is 127.0.0.1)."""
+    """Gerai under gunicorn, gthread, the rate limiter and the per-client hold limits off:
+    every simulated shopper comes from 127.0.0.1, which the limits would read as one client."""
     return start_gunicorn(
         ["-w", str(workers), "-k", "gthread", "--threads", str(threads),
          "--keep-alive", "10", "--timeout", str(timeout),
-         "storefront:create_app({'RATELIMIT_ENABLED': False})"],
+         "storefront:create_app({'RATELIMIT_ENABLED': False, 'HOLDS_PER_CLIENT': 1000000000, "
+         "'HELD_UNITS_PER_CLIENT_PRODUCT': 1000000000})"],
         env, scratch / "gerai.log", "/sehat", port, "Gerai")
 
 
@@ -1043,7 +1045,8 @@ def main() -> None:
         print(f"\nServers (all on {HOST})")
         print(f"  Gerai    :{gerai_port}  gunicorn -k gthread -w {args.workers} --threads "
               f"{args.threads} (GERAI_ENV=production, PAYMENT_GATEWAY=sandbox, "
-              "SANDBOX_MOUNT=0, WORKER_THREAD=0, RATELIMIT_ENABLED=False)")
+              "SANDBOX_MOUNT=0, WORKER_THREAD=0, RATELIMIT_ENABLED=False, per-client hold "
+              "limits off: every shopper here is 127.0.0.1)")
         print(f"  sandbox  :{sandbox_port}  gunicorn -k gthread -w 1 --threads "
               f"{args.sandbox_threads} (in-memory state: one process); webhooks to {hook}")
         print(f"  shoppers: asyncio in this process, raw HTTP/1.1 keep-alive, one cookie jar "
