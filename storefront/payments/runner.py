@@ -128,9 +128,13 @@ def refund(order: Order, reason: str, user) -> Order:
                                  gateway=claim.gateway)
         db.session.commit()
         return order
+    # One key per attempt: a retried call after a timeout reuses it (one refund at the
+    # gateway), a new attempt after a refused refund gets a new one.
+    attempt = settlement.refund_attempts(order)
+    db.session.commit()
     try:
         answer = contract.current().refund(claim.payment, claim.amount,
-                                           idempotency_key=f"refund-{claim.order_code}")
+                                           idempotency_key=f"refund-{claim.order_code}-{attempt}")
     except contract.PaymentError as error:
         settlement.refund_result(order, None, gateway=claim.gateway, error=error)
         db.session.commit()

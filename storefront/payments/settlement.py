@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 
 from ..audit import record as audit
 from ..basket.models import Basket
@@ -324,6 +324,14 @@ def refund_result(order: Order, refund: contract.Refund | None, *, gateway: str,
     elif changed and status == "failed":
         audit(None, "order.refund_failed", order, after={"refund": reference},
               note=str(error or "")[:200])
+
+
+def refund_attempts(order: Order) -> int:
+    """How many refunds of this order the gateway has answered as failed."""
+    return db.session.scalar(select(func.count(PaymentRecord.id)).where(
+        PaymentRecord.order_id == order.id, PaymentRecord.kind.in_(("refund", "webhook",
+                                                                     "refund_check")),
+        PaymentRecord.result.in_(("failed", "error")))) or 0
 
 
 def pending_refunds() -> list[Order]:

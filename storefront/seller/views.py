@@ -442,6 +442,23 @@ def orders():
     return render("seller/orders.html", orders=services.shop_orders(g.shop, status), status=status)
 
 
+@bp.post("/pesanan/<int:order_id>/kembalikan-dana")
+@shop_required
+def retry_refund(order_id: int):
+    """A refund the gateway refused is asked for again (same idempotency key per order)."""
+    found = _own_order(order_id)
+    if found.refund_status != "failed":
+        flash(_("Tidak ada pengembalian dana yang gagal untuk pesanan ini."))
+        return redirect(url_for(".order", order_id=found.id), 303)
+    try:
+        runner.refund(found, found.cancel_reason or _("Dibatalkan penjual"), current_user)
+    except PaymentError as error:
+        flash(str(error.message), "error")
+    else:
+        flash(_("Pengembalian dana diminta lagi."))
+    return redirect(url_for(".order", order_id=found.id), 303)
+
+
 @bp.route("/pesanan/<int:order_id>", methods=["GET", "POST"])
 @shop_required
 def order(order_id: int):

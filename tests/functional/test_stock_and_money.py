@@ -231,3 +231,107 @@ def test_one_address_cannot_hold_a_products_stock_from_many_carts(app, goods):
     assert "Terlalu banyak pembayaran" in answer.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Product, keripik.id).stock == 5 - 3
+
+
+# --- refunds keep the gateway's word ------------------------------------------------------------
+
+def _control(sandbox, path: str) -> dict:
+    answer = requests.post(f"{sandbox.url}/_sandbox/{path}", headers=KEY, timeout=5)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+@pytest.fixture
+def paid_order(app, client, goods, sandbox):
+    """A paid online order of Dapur Bu Sri, and its owner signed in on another browser."""
+    purchase = start_purchase(client, goods)
+    sandbox.pay(purchase.payment_id)
+    deliver(client, sandbox)
+    order = next(o for o in db.session.get(Purchase, purchase.id).orders
+                 if o.shop_id == goods["keripik"].shop_id)
+    app.test_client_class = IsolatedClient
+    owner = app.test_client()
+    owner.post("/masuk", data={"email": order.shop.owner.email, "password": "kopi-tubruk-cisadane",
+                               "csrf_token": csrf_token(owner, "/masuk")})
+    yield order, owner
+    _control(sandbox, "refunds/instant")
+
+
+def _cancel(owner, order):
+    page = f"/penjual/pesanan/{order.id}"
+    return owner.post(page, data={"status": "cancelled", "note": "Stok habis",
+                                  "csrf_token": csrf_token(owner, page)})
+
+
+def _refunds_in_ledger(order) -> int:
+    return db.session.scalar(select(func.count(LedgerEntry.id)).where(
+        LedgerEntry.order_id == order.id, LedgerEntry.kind == "refund"))
+
+
+def _sales_in_ledger(order) -> int:
+    return db.session.scalar(select(func.count(LedgerEntry.id)).where(
+        LedgerEntry.order_id == order.id, LedgerEntry.kind == "sale"))
+
+
+def test_a_pending_refund_stays_pending_until_the_gateway_says_so(paid_order, client, sandbox,
+                                                                   goods, runner):
+    order, owner = paid_order
+    _control(sandbox, "refunds/wait")
+    assert _cancel(owner, order).status_code == 303
+    db.session.expire_all()
+    order = db.session.get(type(order), order.id)
+    assert (order.status, order.refund_status, order.refunded_at) == ("cancelled", "pending", None)
+    assert _refunds_in_ledger(order) == 0  # no money has gone back yet
+    assert db.session.get(Product, goods["keripik"].id).stock == 5  # the goods are back
+    assert "sedang diproses gateway" in owner.get(f"/penjual/pesanan/{order.id}").get_data(
+        as_text=True)
+    _control(sandbox, f"refunds/{order.refund_reference}/succeed")
+    deliver(client, sandbox)
+    deliver(client, sandbox, events=[])  # nothing new: replays are the sandbox's to send
+    db.session.expire_all()
+    order = db.session.get(type(order), order.id)
+    assert order.refund_status == "succeeded" and order.refunded_at is not None
+    assert _refunds_in_ledger(order) == _sales_in_ledger(order) > 0
+    assert "sudah dikembalikan" in owner.get(f"/penjual/pesanan/{order.id}").get_data(as_text=True)
+    assert runner.invoke(args=["ledger-check"]).exit_code == 0
+
+
+def test_a_failed_refund_shows_to_seller_and_office_and_can_be_asked_again(
+        paid_order, client, sandbox, auth):
+    order, owner = paid_order
+    _control(sandbox, "refunds/wait")
+    _cancel(owner, order)
+    db.session.expire_all()
+    first = db.session.get(type(order), order.id).refund_reference
+    _control(sandbox, f"refunds/{first}/fail")
+    deliver(client, sandbox)
+    db.session.expire_all()
+    order = db.session.get(type(order), order.id)
+    assert order.refund_status == "failed" and _refunds_in_ledger(order) == 0
+    page = owner.get(f"/penjual/pesanan/{order.id}").get_data(as_text=True)
+    assert "gagal di gateway" in page and "Coba kembalikan dana lagi" in page
+    UserFactory(email="dinas@gerai.test", roles=["admin"])
+    auth.login("dinas@gerai.test")
+    assert order.code in client.get("/admin/pembayaran").get_data(as_text=True)
+    _control(sandbox, "refunds/instant")
+    retry = f"/penjual/pesanan/{order.id}/kembalikan-dana"
+    assert owner.post(retry, data={"csrf_token": csrf_token(owner, f"/penjual/pesanan/{order.id}")}
+                      ).status_code == 303
+    db.session.expire_all()
+    order = db.session.get(type(order), order.id)
+    assert order.refund_status == "succeeded" and order.refund_reference != first
+    assert _refunds_in_ledger(order) == _sales_in_ledger(order) > 0
+
+
+def test_the_reconciler_finishes_a_refund_whose_webhook_was_lost(paid_order, sandbox, runner):
+    order, owner = paid_order
+    _control(sandbox, "refunds/wait")
+    _cancel(owner, order)
+    db.session.expire_all()
+    reference = db.session.get(type(order), order.id).refund_reference
+    _control(sandbox, f"refunds/{reference}/succeed")  # its events are never delivered
+    result = runner.invoke(args=["payments-reconcile"])
+    assert "refunds: 1" in result.output
+    db.session.expire_all()
+    assert db.session.get(type(order), order.id).refund_status == "succeeded"
+    assert runner.invoke(args=["ledger-check"]).exit_code == 0

@@ -123,6 +123,8 @@ ROUTES: dict[str, Route] = {
     "seller.orders": Route("/penjual/pesanan", get=SELLERS),
     "seller.order": Route("/penjual/pesanan/{order_id}", get=frozenset({"seller_b"}),
                           post=frozenset({"seller_b"}), data={"status": "cancelled", "note": "x"}),
+    "seller.retry_refund": Route("/penjual/pesanan/{order_id}/kembalikan-dana",
+                                 post=frozenset({"seller_b"})),
     "seller.import_job": Route("/penjual/produk/impor/{job_id}", get=frozenset({"seller_b"})),
     "seller.import_file": Route("/penjual/produk/impor/{job_id}/berkas", get=frozenset({"seller_b"})),
     "seller.import_progress": Route("/penjual/produk/impor/{job_id}/progres",

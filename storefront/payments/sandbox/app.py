@@ -290,6 +290,23 @@ def create_sandbox_app(*, webhook_url: str | None, webhook_secret: str,
             ledger.sweep()
             return jsonify(actions[action](session_id))
 
+    @app.post("/_sandbox/refunds/<switch>")
+    def control_refunds(switch):
+        """New refunds stay pending ("wait") or succeed at once ("instant")."""
+        if switch not in ("wait", "instant"):
+            raise ApiError(404, "Use /_sandbox/refunds/wait or /_sandbox/refunds/instant",
+                           code="resource_missing")
+        with ledger.lock:
+            ledger.refunds_wait = switch == "wait"
+        return jsonify({"refunds": switch})
+
+    @app.post("/_sandbox/refunds/<refund_id>/<outcome>")
+    def control_refund(refund_id, outcome):
+        if outcome not in ("succeed", "fail"):
+            raise ApiError(404, f"Unknown test control: {outcome}", code="resource_missing")
+        with ledger.lock:
+            return jsonify(ledger.finish_refund(refund_id, outcome))
+
     @app.post("/_sandbox/events/<event_id>/resend")
     def control_resend(event_id):
         with ledger.lock:

@@ -51,6 +51,9 @@ class Ledger:
         self.payment_intents: dict[str, dict] = {}
         self.charges: dict[str, dict] = {}
         self.refunds: dict[str, dict] = {}
+        # Like Stripe for methods that settle later: refunds may stay "pending" until a
+        # test control finishes them (succeeded or failed, with refund.updated / refund.failed).
+        self.refunds_wait = False
         self.events: list[dict] = []
         self.events_by_id: dict[str, dict] = {}
         self.request_info: dict = {"id": None, "idempotency_key": None}
@@ -405,12 +408,30 @@ class Ledger:
             "payment_intent": charge["payment_intent"],
             "reason": wire.text(params, "reason", choices=(
                 "duplicate", "fraudulent", "requested_by_customer")),
-            "status": "succeeded",
+            "status": "pending" if self.refunds_wait else "succeeded",
         }
         self.refunds[refund["id"]] = refund
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+        self.emit("refund.created", refund)
         self.emit("charge.refunded", charge)
+        return refund
+
+    def finish_refund(self, refund_id: str, outcome: str) -> dict:
+        """A pending refund ends: "succeed" or "fail" (the money did not go back)."""
+        refund = self.refund(refund_id)
+        if refund["status"] != "pending":
+            raise ApiError(400, f"Refund {refund_id} is {refund['status']}, not pending.",
+                           code="refund_not_pending")
+        if outcome == "fail":
+            refund.update(status="failed", failure_reason="lost_or_stolen_card")
+            charge = self.charges[refund["charge"]]
+            charge["amount_refunded"] -= refund["amount"]
+            charge["refunded"] = False
+            self.emit("refund.failed", refund)
+        else:
+            refund["status"] = "succeeded"
+        self.emit("refund.updated", refund)
         return refund
 
     def refund(self, refund_id: str) -> dict:
