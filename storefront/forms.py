@@ -7,10 +7,12 @@ fields can produce; English stays as WTForms wrote it.
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, StringField
+from wtforms import Form, PasswordField, StringField, TextAreaField
 
 from .money import parse_rupiah
 
@@ -69,19 +71,54 @@ class IndonesianWTForms:
 
 TRANSLATIONS = IndonesianWTForms()
 
+# C0 and C1 control characters and DEL. No keyboard types them; a paste or a script
+# can, and stored they break the CSV export, terminals and other programs downstream.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAKS = re.compile(r"[\t\r\n]+")
+
+
+def one_line_text(value):
+    """Text of a one-line field: line breaks and tabs become one space, controls go."""
+    if not isinstance(value, str):
+        return value
+    return _CONTROL.sub("", _LINE_BREAKS.sub(" ", value))
+
+
+def multiline_text(value):
+    """Text of a textarea: line breaks and tabs stay, every other control goes."""
+    if not isinstance(value, str):
+        return value
+    return _CONTROL.sub("", value)
+
+
+class CleanTextMeta:
+    """Every field of every Gerai form gets the control-character filter first.
+
+    Passwords are left as typed: they are never stored or shown, and a password
+    chosen before this filter must still match.
+    """
+
+    def bind_field(self, form, unbound_field, options):
+        field = super().bind_field(form, unbound_field, options)
+        if not isinstance(field, PasswordField):
+            clean = multiline_text if isinstance(field, TextAreaField) else one_line_text
+            field.filters = (clean, *field.filters)
+        return field
+
+    def get_translations(self, form):
+        return TRANSLATIONS
+
 
 class GeraiForm(FlaskForm):
-    class Meta(FlaskForm.Meta):
-        def get_translations(self, form):
-            return TRANSLATIONS
+    class Meta(CleanTextMeta, FlaskForm.Meta):
+        pass
 
 
 class GeraiQueryForm(Form):
-    """For GET forms (filters, search): no CSRF, same messages."""
+    """For GET forms (filters, search): no CSRF, same messages, same text filter."""
 
-    class Meta:
-        def get_translations(self, form):
-            return TRANSLATIONS
+    class Meta(CleanTextMeta):
+        pass
 
 
 class RupiahField(StringField):
@@ -95,7 +132,7 @@ class RupiahField(StringField):
         self.message = message or _l("Tulis harga dalam rupiah, misalnya 15.000.")
 
     def process_formdata(self, valuelist):
-        self.raw = valuelist[0].strip() if valuelist else ""
+        self.raw = one_line_text(valuelist[0]).strip() if valuelist else ""
         self.data = None
         if self.raw:
             try:
