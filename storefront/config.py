@@ -123,8 +123,13 @@ def from_environment() -> dict:
         "HSTS": production,
         # How many reverse proxies stand in front (their X-Forwarded-* headers are trusted).
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
-        # Password-reset mail; without MAIL_SERVER the message goes to the log.
+        # Password-reset and account mail. Without MAIL_SERVER, development prints each
+        # message (links and all) on the console `make run` shows; elsewhere it is not sent.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_CONSOLE": _bool("MAIL_CONSOLE", development),
+        # The demo accounts live at @gerai.test, a domain no mail reaches (RFC 6761):
+        # accepted in forms on a development machine only.
+        "ACCEPT_TEST_EMAIL_DOMAINS": _bool("ACCEPT_TEST_EMAIL_DOMAINS", development),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", 587)),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),

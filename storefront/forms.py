@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 
+import email_validator
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form, PasswordField, StringField, TextAreaField
+from wtforms.validators import ValidationError
 
 from .money import parse_rupiah
 
@@ -144,3 +147,22 @@ class RupiahField(StringField):
         if getattr(self, "raw", None) is not None:
             return self.raw
         return f"{self.data:,}".replace(",", ".") if self.data is not None else ""
+
+
+class EmailAddress:
+    """An email address people can receive mail at (no DNS lookup).
+
+    With ACCEPT_TEST_EMAIL_DOMAINS (development only) the reserved ``.test`` domain of
+    the demo accounts is accepted too, so ``pembeli@gerai.test`` can ask for a reset.
+    """
+
+    def __init__(self, message=None):
+        self.message = message or _l("Alamat email tidak valid.")
+
+    def __call__(self, form, field):
+        try:
+            email_validator.validate_email(
+                field.data or "", check_deliverability=False,
+                test_environment=bool(current_app.config.get("ACCEPT_TEST_EMAIL_DOMAINS")))
+        except email_validator.EmailNotValidError as error:
+            raise ValidationError(self.message) from error

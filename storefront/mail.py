@@ -1,7 +1,10 @@
-"""Sending an email: by SMTP when MAIL_SERVER is set, otherwise into the log.
+"""Sending an email: by SMTP when MAIL_SERVER is set.
 
-A development machine has no mail server: the message (with its link) is written
-to the server's log, as a console mail backend does. Tests read what was sent from
+A development machine has no mail server: with MAIL_CONSOLE (on in development) the
+message is printed whole on the console ``make run`` shows, as a console mail backend
+does, so a reset link can be followed locally. Anywhere else a message without a
+server is not sent, and the log says so without its body (a reset link in a log is a
+password for whoever reads the log). Tests read what was sent from
 ``app.extensions["gerai.sent_mail"]``.
 """
 
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import sys
 from email.message import EmailMessage
 
 from flask import current_app
@@ -27,7 +31,10 @@ def send(to: str, subject: str, body: str) -> None:
         current_app.extensions.setdefault("gerai.sent_mail", []).append(message)
         return
     if not config.get("MAIL_SERVER"):
-        log.info("email to %s (no MAIL_SERVER; logged instead):\n%s\n%s", to, subject, body)
+        if config.get("MAIL_CONSOLE"):
+            _print(message, body)
+        else:
+            log.error("email to %s not sent (%s): MAIL_SERVER is not set", to, subject)
         return
     with smtplib.SMTP(config["MAIL_SERVER"], config.get("MAIL_PORT", 587), timeout=10) as smtp:
         if config.get("MAIL_USE_TLS", True):
@@ -35,3 +42,12 @@ def send(to: str, subject: str, body: str) -> None:
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
         smtp.send_message(message)
+
+
+def _print(message: EmailMessage, body: str) -> None:
+    """One write, flushed: the console shows it at once, even through a pipe."""
+    rule = "-" * 72
+    sys.stdout.write(f"{rule}\nEmail (development: printed here, not sent)\n"
+                     f"From: {message['From']}\nTo: {message['To']}\n"
+                     f"Subject: {message['Subject']}\n\n{body}\n{rule}\n")
+    sys.stdout.flush()

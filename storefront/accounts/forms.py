@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from ..forms import GeraiForm
+from ..forms import EmailAddress, GeraiForm
 from .passwords import MAX_LENGTH, MIN_LENGTH, is_common
 
 
@@ -36,8 +36,7 @@ class RegisterForm(ChosenPassword):
         Length(max=120, message=_l("Nama paling banyak 120 karakter."))])
     email = EmailField(_l("Email"), validators=[
         DataRequired(_l("Email wajib diisi.")),
-        Email(_l("Alamat email tidak valid."), check_deliverability=False),
-        Length(max=254)])
+        EmailAddress(), Length(max=254)])
     wants_to_sell = BooleanField(_l("Saya juga ingin berjualan (UMKM atau koperasi)"))
 
 
@@ -45,7 +44,7 @@ class ForgotForm(GeraiForm):
     email = EmailField(_l("Email"), filters=[lambda value: value.strip() if value else value],
                        validators=[
         DataRequired(_l("Email wajib diisi.")),
-        Email(_l("Alamat email tidak valid."), check_deliverability=False), Length(max=254)])
+        EmailAddress(), Length(max=254)])
 
 
 class NewPasswordForm(ChosenPassword):
