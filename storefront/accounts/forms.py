@@ -30,7 +30,9 @@ class ChosenPassword(GeraiForm):
             raise ValidationError(_l("Kata sandi ini terlalu umum dan mudah ditebak. Pilih yang lain."))
 
 
-class RegisterForm(ChosenPassword):
+class RegisterForm(GeraiForm):
+    """Who is registering; the password is chosen from the link sent to the address."""
+
     name = StringField(_l("Nama lengkap"), validators=[
         DataRequired(_l("Nama wajib diisi.")),
         Length(max=120, message=_l("Nama paling banyak 120 karakter."))])
@@ -48,4 +50,8 @@ class ForgotForm(GeraiForm):
 
 
 class NewPasswordForm(ChosenPassword):
+    pass
+
+
+class FinishRegistrationForm(ChosenPassword):
     pass

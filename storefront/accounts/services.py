@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from .models import User
@@ -22,6 +23,8 @@ def find_by_email(email: str) -> User | None:
 
 
 def register(name: str, email: str, password: str, roles=("shopper",)) -> User:
+    """Make the account. Only the registration link calls this for visitors, so the
+    address has been shown to belong to whoever chose the password."""
     if find_by_email(email):
         raise EmailTaken(email)
     user = User(name=name.strip(), email=normalise_email(email),
@@ -29,7 +32,11 @@ def register(name: str, email: str, password: str, roles=("shopper",)) -> User:
     for role in roles:
         user.grant(role)
     db.session.add(user)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same address registered at the same moment
+        db.session.rollback()
+        raise EmailTaken(email) from None
     return user
 
 
@@ -89,3 +96,33 @@ def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     user.rotate_session_token()  # every session of the old password ends
     db.session.commit()
+
+
+# --- registration by email ---------------------------------------------------------------
+# The registration form answers the same whether the address has an account (as the reset
+# form does): the account is made only from the link sent to the address, where its
+# owner chooses the password. Nothing is stored until then, so the token carries the
+# name and the wish to sell; it never carries a password or its hash.
+
+REGISTRATION_SECONDS = 24 * 3600
+
+
+def _registration_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="gerai-registration")
+
+
+def registration_token(name: str, email: str, wants_to_sell: bool) -> str:
+    return _registration_serializer().dumps(
+        {"name": name.strip(), "email": normalise_email(email), "sell": bool(wants_to_sell)})
+
+
+def registration_for(token: str) -> dict | None:
+    """The registration a link asks to finish, or None for a bad or expired link."""
+    try:
+        data = _registration_serializer().loads(token, max_age=REGISTRATION_SECONDS)
+    except (BadSignature, SignatureExpired):
+        return None
+    if not (isinstance(data, dict) and isinstance(data.get("name"), str)
+            and isinstance(data.get("email"), str) and isinstance(data.get("sell"), bool)):
+        return None
+    return data

@@ -11,7 +11,7 @@ from ..htmx import render
 from ..i18n import LANGUAGE_COOKIE
 from ..urls import safe_next
 from . import services
-from .forms import ForgotForm, LoginForm, NewPasswordForm, RegisterForm
+from .forms import FinishRegistrationForm, ForgotForm, LoginForm, NewPasswordForm, RegisterForm
 from .models import User
 
 bp = Blueprint("accounts", __name__)
@@ -45,25 +45,86 @@ def login():
     return render("accounts/login.html", form=form, http_status=status)
 
 
+def _email_key(purpose: str):
+    """A limit per address typed into the form, whoever asks (mail to one inbox)."""
+    def key() -> str:
+        return f"{purpose}:" + services.normalise_email(request.form.get("email", ""))[:254]
+    return key
+
+
 @bp.route("/daftar", methods=["GET", "POST"])
 @limiter.limit("5 per minute; 30 per hour", methods=["POST"])
+@limiter.limit("3 per hour", methods=["POST"], key_func=_email_key("register"))
 def register():
+    """The answer is the same whether the address has an account: a mail goes to it,
+    either with the link that finishes registration or, to an existing account's owner,
+    with the way to log in. Only the owner of the address learns which."""
     form = RegisterForm()
-    status = 200
     if form.validate_on_submit():
-        roles = ["shopper", "seller"] if form.wants_to_sell.data else ["shopper"]
+        user = services.find_by_email(form.email.data)
+        if user is None:
+            _mail_registration_link(form)
+        else:
+            _mail_already_registered(user)
+        flash(_("Periksa email Anda. Kami sudah mengirim tautan ke %(email)s untuk melanjutkan "
+                "pendaftaran.", email=services.normalise_email(form.email.data)))
+        return redirect(url_for(".login"), 303)
+    return render("accounts/register.html", form=form,
+                  http_status=422 if form.is_submitted() else 200)
+
+
+def _mail_registration_link(form: RegisterForm) -> None:
+    # The name is not in the mail: anyone can type any name for any address.
+    link = url_for(".finish_registration", _external=True, token=services.registration_token(
+        form.name.data, form.email.data, form.wants_to_sell.data))
+    mail.send(services.normalise_email(form.email.data), _("Selesaikan pendaftaran Gerai"), _(
+        "Seseorang (semoga Anda) mendaftar di Gerai dengan alamat email ini.\n\n"
+        "Buka tautan ini dalam 24 jam untuk memilih kata sandi dan menyelesaikan "
+        "pendaftaran:\n%(link)s\n\n"
+        "Jika bukan Anda, abaikan email ini; tidak ada akun yang dibuat.", link=link))
+
+
+def _mail_already_registered(user: User) -> None:
+    mail.send(user.email, _("Pendaftaran Gerai dengan email Anda"), _(
+        "Seseorang (semoga Anda) mencoba mendaftar di Gerai dengan alamat email ini. "
+        "Alamat ini sudah punya akun, jadi tidak ada akun baru yang dibuat.\n\n"
+        "Masuk di sini:\n%(login)s\n\n"
+        "Lupa kata sandi? Buka tautan ini dalam satu jam untuk memilih kata sandi baru:\n"
+        "%(reset)s\n\n"
+        "Jika bukan Anda, abaikan email ini; akun Anda tidak berubah.",
+        login=url_for(".login", _external=True),
+        reset=url_for(".reset", token=services.reset_token(user), _external=True)))
+
+
+@bp.route("/daftar/selesai/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def finish_registration(token: str):
+    """The link from the registration mail: its owner chooses the password, and the
+    account is made and logged in."""
+    pending = services.registration_for(token)
+    if pending is None:
+        return render("accounts/finish_registration.html", form=None, pending=None,
+                      http_status=400)
+    form = FinishRegistrationForm()
+    status = 200
+    if services.find_by_email(pending["email"]) is not None:
+        form, status = None, 409  # the link was used already (or the account made otherwise)
+    elif form.validate_on_submit():
+        roles = ["shopper", "seller"] if pending["sell"] else ["shopper"]
         try:
-            user = services.register(form.name.data, form.email.data, form.password.data, roles)
+            user = services.register(pending["name"], pending["email"], form.password.data, roles)
         except services.EmailTaken:
-            form.email.errors.append(_("Email ini sudah terdaftar. Silakan masuk."))
-            status = 409
+            form, status = None, 409  # the same link, finished twice at once
         else:
             _start_session(user)
             flash(_("Selamat datang di Gerai, %(name)s!", name=user.name))
-            return redirect(url_for("catalogue.home"))
+            return redirect(url_for("catalogue.home"), 303)
     elif form.is_submitted():
         status = 422
-    return render("accounts/register.html", form=form, http_status=status)
+    response = render("accounts/finish_registration.html", form=form, pending=pending,
+                      http_status=status)
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token stays on this page
+    return response
 
 
 @bp.post("/keluar")
@@ -91,14 +152,9 @@ def choose_language():
     return response
 
 
-def _reset_email_key() -> str:
-    """At most a few reset mails an hour to one address, whoever asks."""
-    return "reset:" + services.normalise_email(request.form.get("email", ""))[:254]
-
-
 @bp.route("/lupa-sandi", methods=["GET", "POST"])
 @limiter.limit("5 per minute; 20 per hour", methods=["POST"])
-@limiter.limit("3 per hour", methods=["POST"], key_func=_reset_email_key)
+@limiter.limit("3 per hour", methods=["POST"], key_func=_email_key("reset"))
 def forgot():
     """Ask for a reset link. The answer is the same whether the address has an account."""
     form = ForgotForm()

@@ -13,21 +13,40 @@ from tests.helpers import csrf_token
 
 
 def register(client, **fields):
-    data = {"name": "Siti Aminah", "email": "siti@contoh.id", "password": TEST_PASSWORD,
-            "confirm": TEST_PASSWORD, "csrf_token": csrf_token(client, "/daftar"), **fields}
+    data = {"name": "Siti Aminah", "email": "siti@contoh.id",
+            "csrf_token": csrf_token(client, "/daftar"), **fields}
     return client.post("/daftar", data=data)
 
 
-def test_register_logs_in_as_shopper(client, app):
+def link_in(app) -> str:
+    body = app.extensions["gerai.sent_mail"][-1].get_content()
+    return re.search(r"http://localhost(/daftar/selesai/\S+)", body).group(1)
+
+
+def finish(client, url, password=TEST_PASSWORD, confirm=None):
+    return client.post(url, data={"password": password, "confirm": confirm or password,
+                                  "csrf_token": csrf_token(client, url)})
+
+
+def test_register_sends_a_link_that_makes_the_account_and_logs_in(client, app):
     response = register(client)
-    assert response.status_code == 302
+    assert response.status_code == 303
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 0  # nothing until the link
+    [sent] = app.extensions["gerai.sent_mail"]
+    assert sent["To"] == "siti@contoh.id"
+    url = link_in(app)
+    assert "Siti Aminah" in client.get(url).get_data(as_text=True)
+    assert finish(client, url).status_code == 303
     user = db.session.scalar(db.select(User).where(User.email == "siti@contoh.id"))
     assert user.role_names == {"shopper"}
     assert "Siti Aminah" in client.get("/").get_data(as_text=True)
+    used = client.get(url)
+    assert used.status_code == 409 and "sudah punya akun" in used.get_data(as_text=True)
 
 
 def test_register_as_seller_grants_both_roles(client, app):
     register(client, wants_to_sell="y")
+    finish(client, link_in(app))
     user = db.session.scalar(db.select(User).where(User.email == "siti@contoh.id"))
     assert user.role_names == {"shopper", "seller"}
 
@@ -40,28 +59,48 @@ def test_register_as_seller_grants_both_roles(client, app):
     ("Bismillah", "terlalu umum"),
 ])
 def test_weak_passwords_are_refused_next_to_the_field(client, app, password, message):
-    response = register(client, password=password, confirm=password)
+    register(client)
+    response = finish(client, link_in(app), password)
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert re.search(r'id="password-error">[^<]*' + message, body)
-    assert 'value="Siti Aminah"' in body and 'value="siti@contoh.id"' in body  # nothing typed lost
     assert db.session.scalar(db.select(db.func.count(User.id))) == 0
 
 
 def test_mismatched_confirmation(client, app):
-    body = register(client, confirm="lain-sekali-123").get_data(as_text=True)
+    register(client)
+    body = finish(client, link_in(app), confirm="lain-sekali-123").get_data(as_text=True)
     assert "Kedua kata sandi tidak sama" in body
 
 
-def test_duplicate_email_is_a_conflict(client, app):
+def test_a_registration_form_error_keeps_what_was_typed(client, app):
+    response = register(client, email="bukan-email")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Alamat email tidak valid" in body
+    assert 'value="Siti Aminah"' in body and 'value="bukan-email"' in body
+
+
+def test_a_taken_email_gets_the_same_answer_and_its_owner_a_mail(client, app):
     UserFactory(email="siti@contoh.id")
     response = register(client, email="Siti@Contoh.ID")
-    assert response.status_code == 409
-    assert "sudah terdaftar" in response.get_data(as_text=True)
+    assert response.status_code == 303 and response.headers["Location"] == "/masuk"
+    [sent] = app.extensions["gerai.sent_mail"]
+    assert sent["To"] == "siti@contoh.id" and "sudah punya akun" in sent.get_content()
+    assert "/daftar/selesai/" not in sent.get_content()
+
+
+def test_a_tampered_or_expired_registration_link_is_refused(client, app, monkeypatch):
+    from storefront.accounts import services
+
+    token = services.registration_token("Siti", "siti@contoh.id", False)
+    assert client.get(f"/daftar/selesai/{token[:-3]}xyz").status_code == 400
+    monkeypatch.setattr(services, "REGISTRATION_SECONDS", -1)
+    assert client.get(f"/daftar/selesai/{token}").status_code == 400
 
 
 def test_password_is_stored_as_argon2id(client, app):
     register(client)
+    finish(client, link_in(app))
     user = db.session.scalar(db.select(User))
     assert user.password_hash.startswith("$argon2id$")
     assert TEST_PASSWORD not in user.password_hash

@@ -39,8 +39,11 @@ ROUTES: dict[str, Route] = {
     "accounts.login": Route("/masuk", get=EVERYONE, post=EVERYONE,
                             data={"email": "x@gerai.test", "password": "salah-sekali-1"}),
     "accounts.register": Route("/daftar", get=EVERYONE, post=EVERYONE,
-                               data={"name": "Baru", "email": "baru@gerai.test",
-                                     "password": "kopi-susu-gula-aren", "confirm": "kopi-susu-gula-aren"}),
+                               data={"name": "Baru", "email": "baru@gerai.test"}),
+    "accounts.finish_registration": Route(
+        "/daftar/selesai/bukan-token", get=EVERYONE, post=EVERYONE,
+        data={"password": "kopi-susu-gula-aren", "confirm": "kopi-susu-gula-aren"},
+        note="the signed token is the capability"),
     "accounts.logout": Route("/keluar", post=LOGGED_IN),
     "accounts.forgot": Route("/lupa-sandi", get=EVERYONE, post=EVERYONE,
                              data={"email": "shopper_b@gerai.test"}),
