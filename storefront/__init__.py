@@ -30,11 +30,16 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 class DatabaseId(IntegerConverter):
-    """``<int:...>`` in a URL: a 32-bit database id. /produk/99999999999 is a 404, not a
-    number PostgreSQL refuses."""
+    """``<int:...>`` in a URL: a 32-bit database id in ASCII digits (storefront.params).
+    /produk/99999999999 is a 404, not a number PostgreSQL refuses; /produk/٣ (``\\d``
+    matches every script's digits, and int() reads them) is a 404, not product 3."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        from .params import MAX_ID
+
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

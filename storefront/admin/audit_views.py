@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from ..exports import csv_response, xlsx_response
 from ..htmx import render
+from ..params import whole_number
 from ..timeutil import today_in_jakarta
 from . import services
 from .forms import ACTION_LABELS, OBJECT_LABELS, AuditFilterForm
@@ -27,8 +28,7 @@ def _filters() -> tuple[AuditFilterForm, services.AuditFilter | None]:
 
 
 def _page_number() -> int:
-    arg = request.args.get("hal", "1")
-    return int(arg) if arg.isdigit() and 0 < int(arg) <= 100_000 else 1
+    return whole_number(request.args.get("hal"), low=1, high=100_000, default=1)
 
 
 @bp.get("/audit")

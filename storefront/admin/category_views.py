@@ -10,6 +10,7 @@ from flask_login import current_user
 from ..catalogue.models import Category
 from ..extensions import db
 from ..htmx import render
+from ..params import id_or_400
 from . import services
 from .forms import CategoryForm, CategoryNameForm
 from .views import bp, office_required, reader_required
@@ -43,7 +44,7 @@ def add_category():
     if not form.validate_on_submit():
         return _page(form, 422)
     name = form.name.data.strip()
-    parent = _category(int(form.parent.data)) if form.parent.data else None
+    parent = _category(id_or_400(form.parent.data)) if form.parent.data else None
     if services.name_taken(name, parent.id if parent else None):
         form.name.errors = [NAME_TAKEN]
         return _page(form, 422)

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..accounts.models import ROLES
 from ..forms import GeraiForm, GeraiQueryForm
+from ..params import DayField
 
 REQUIRED = _l("Wajib diisi.")
 
@@ -57,8 +58,8 @@ class AuditFilterForm(GeraiQueryForm):
     aksi = SelectField(_l("Aksi"), validators=[Optional()])
     pelaku = StringField(_l("Pelaku (email)"), validators=[Optional(), Length(max=254)])
     objek = SelectField(_l("Jenis objek"), validators=[Optional()])
-    dari = DateField(_l("Dari tanggal"), validators=[Optional()])
-    sampai = DateField(_l("Sampai tanggal"), validators=[Optional()])
+    dari = DayField(_l("Dari tanggal"), validators=[Optional()])
+    sampai = DayField(_l("Sampai tanggal"), validators=[Optional()])
 
     def __init__(self, formdata, actions: list[str], object_types: list[str]):
         super().__init__(formdata)

@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, user_logged_in
 
 from ..catalogue.models import Product, ProductVariant
-from ..checkout.forms import MAX_ID, AddToBasketForm, QuantityForm
+from ..checkout.forms import AddToBasketForm, QuantityForm
 from ..extensions import db
 from ..htmx import render, wants_fragment
+from ..params import MAX_ID
 from . import services
 from .models import MAX_QUANTITY, BasketLine
 

@@ -11,6 +11,7 @@ from search import PRICE_BANDS, SearchQuery
 
 from ..forms import GeraiQueryForm
 from ..money import parse_rupiah
+from ..params import whole_number
 from ..places import KECAMATAN
 
 PAGE_SIZE = 24
@@ -66,7 +67,7 @@ class CatalogueForm(GeraiQueryForm):
     def validate_hal(self, field):
         if not field.data:
             return
-        if not field.data.strip().isdigit() or not 1 <= int(field.data) <= MAX_PAGE:
+        if whole_number(field.data, low=1, high=MAX_PAGE) is None:
             raise ValidationError(_l("Halaman harus antara 1 dan %(max)d.", max=MAX_PAGE))
 
     def clean(self, name: str):
@@ -83,8 +84,7 @@ class CatalogueForm(GeraiQueryForm):
 
     @property
     def page(self) -> int:
-        page = (self.clean("hal") or "1").strip()
-        return int(page) if page.isdigit() else 1
+        return whole_number(self.clean("hal"), low=1, high=MAX_PAGE, default=1)
 
     def to_query(self) -> SearchQuery:
         low = getattr(self.min, "parsed", None) if not self.min.errors else None

@@ -9,9 +9,10 @@ from search import PRICE_BANDS
 
 from ..extensions import limiter
 from ..htmx import cached_fragment, render
+from ..params import whole_number
 from ..places import KECAMATAN
 from . import services
-from .forms import PAGE_SIZE, CatalogueForm
+from .forms import MAX_PAGE, PAGE_SIZE, CatalogueForm
 
 bp = Blueprint("catalogue", __name__)
 
@@ -110,8 +111,7 @@ def shop(slug: str):
     found = services.visible_shop(slug)
     if found is None:
         abort(404)
-    page_arg = request.args.get("hal", "1")
-    page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) <= 400 else 1
+    page = whole_number(request.args.get("hal"), low=1, high=MAX_PAGE, default=1)
     products, total = services.shop_products(found, page=page, page_size=PAGE_SIZE)
     return render("catalogue/shop.html", shop=found, products=products, total=total,
                   page_number=page, page_size=PAGE_SIZE)

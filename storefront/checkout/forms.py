@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, HiddenField, IntegerField, StringField
+from wtforms import EmailField, HiddenField, StringField
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -14,22 +14,20 @@ from wtforms.validators import (
 
 from ..basket.models import MAX_QUANTITY
 from ..forms import GeraiForm
+from ..params import MAX_ID, WholeNumberField
 from ..seller.phone import normalise_whatsapp
-
-# Database ids are 32-bit: a larger number names nothing (and must not reach PostgreSQL).
-MAX_ID = 2**31 - 1
 
 
 class AddToBasketForm(GeraiForm):
-    product_id = IntegerField(validators=[InputRequired(), NumberRange(1, MAX_ID)])
-    variant_id = IntegerField(validators=[Optional(), NumberRange(1, MAX_ID)])
-    quantity = IntegerField(_l("Jumlah"), default=1, validators=[
+    product_id = WholeNumberField(validators=[InputRequired(), NumberRange(1, MAX_ID)])
+    variant_id = WholeNumberField(validators=[Optional(), NumberRange(1, MAX_ID)])
+    quantity = WholeNumberField(_l("Jumlah"), default=1, validators=[
         InputRequired(_l("Isi jumlahnya.")),
         NumberRange(1, MAX_QUANTITY, _l("Jumlah 1 sampai %(max)d.", max=MAX_QUANTITY))])
 
 
 class QuantityForm(GeraiForm):
-    quantity = IntegerField(_l("Jumlah"), validators=[
+    quantity = WholeNumberField(_l("Jumlah"), validators=[
         InputRequired(_l("Isi jumlahnya.")),
         NumberRange(1, MAX_QUANTITY, _l("Jumlah 1 sampai %(max)d.", max=MAX_QUANTITY))])
 

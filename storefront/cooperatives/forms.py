@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..forms import GeraiForm, GeraiQueryForm
+from ..params import DayField, record_id
 from ..places import KELURAHAN_BY_KECAMATAN
 
 REQUIRED = _l("Wajib diisi.")
@@ -29,10 +30,10 @@ class CooperativeForm(GeraiForm):
 
 class SalesFilterForm(GeraiQueryForm):
     toko = SelectField(_l("Anggota"), validate_choice=False, validators=[Optional()])
-    dari = DateField(_l("Dari"), validators=[Optional()])
-    sampai = DateField(_l("Sampai"), validators=[Optional()])
+    dari = DayField(_l("Dari"), validators=[Optional()])
+    sampai = DayField(_l("Sampai"), validators=[Optional()])
     kanal = SelectField(_l("Kanal"), choices=CHANNELS, validators=[Optional()])
 
     def validate_toko(self, field):
-        if field.data and not str(field.data).isdigit():
+        if field.data and record_id(field.data) is None:
             raise ValidationError(_l("Pilih anggota dari daftar."))

@@ -16,6 +16,7 @@ from ..catalogue.models import Shop
 from ..exports import export_response
 from ..extensions import db
 from ..htmx import render, wants_fragment
+from ..params import MAX_ID, record_id, whole_number
 from ..places import KELURAHAN_BY_KECAMATAN
 from ..seller.services import shop_of
 from ..timeutil import jakarta_day_start, today_in_jakarta
@@ -82,7 +83,7 @@ def _filters() -> tuple[SalesFilterForm, dict]:
     chosen: dict = {}
     if form.validate():
         if form.toko.data:
-            chosen["shop_id"] = int(form.toko.data)
+            chosen["shop_id"] = record_id(form.toko.data)
         if form.dari.data:
             chosen["start"] = jakarta_day_start(form.dari.data)
         if form.sampai.data:
@@ -121,8 +122,7 @@ def live(coop: Cooperative):
     """The live list asks every few seconds for sales newer than the newest it shows."""
     if not wants_fragment():
         return redirect(url_for(".home", slug=coop.slug))  # opened by hand: the whole page
-    after = request.args.get("setelah", "0")
-    after = int(after) if after.isdigit() else 0
+    after = whole_number(request.args.get("setelah"), low=0, high=MAX_ID, default=0)
     rows = services.sales_rows(coop, after=after)
     if not rows:
         return "", 204  # nothing new: htmx keeps the list and asks again
@@ -190,8 +190,8 @@ def _act(membership: Membership, action: str, *, accepts: str, ends: str) -> Non
 def membership():
     shop = shop_of(current_user) or abort(403)
     if request.method == "POST":
-        coop = db.session.get(Cooperative, int(request.form.get("koperasi") or 0)) \
-            if (request.form.get("koperasi") or "").isdigit() else None
+        chosen = record_id(request.form.get("koperasi"))
+        coop = db.session.get(Cooperative, chosen) if chosen else None
         if coop is None:
             flash(_("Pilih koperasi yang ingin Anda ikuti."), "error")
         else:

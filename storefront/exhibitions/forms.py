@@ -1,8 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, IntegerField, StringField, TimeField
+from wtforms import StringField, TimeField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..forms import GeraiForm
+from ..params import DayField, WholeNumberField
 
 REQUIRED = _l("Wajib diisi.")
 
@@ -10,8 +11,8 @@ REQUIRED = _l("Wajib diisi.")
 class FairForm(GeraiForm):
     name = StringField(_l("Nama pameran"), validators=[DataRequired(REQUIRED), Length(max=140)])
     venue = StringField(_l("Tempat"), validators=[DataRequired(REQUIRED), Length(max=200)])
-    starts_on = DateField(_l("Mulai"), validators=[DataRequired(_l("Isi tanggal mulai."))])
-    ends_on = DateField(_l("Selesai"), validators=[DataRequired(_l("Isi tanggal selesai."))])
+    starts_on = DayField(_l("Mulai"), validators=[DataRequired(_l("Isi tanggal mulai."))])
+    ends_on = DayField(_l("Selesai"), validators=[DataRequired(_l("Isi tanggal selesai."))])
     opens_at = TimeField(_l("Buka pukul"), validators=[DataRequired(REQUIRED)])
     closes_at = TimeField(_l("Tutup pukul"), validators=[DataRequired(REQUIRED)])
 
@@ -27,7 +28,7 @@ class FairForm(GeraiForm):
 class StandsForm(GeraiForm):
     zone = StringField(_l("Zona"), validators=[
         DataRequired(REQUIRED), Regexp(r"^[A-Za-z0-9]{1,4}$", message=_l("Zona 1–4 huruf atau angka, misalnya A."))])
-    first = IntegerField(_l("Mulai dari nomor"), default=1, validators=[NumberRange(1, 999)])
-    count = IntegerField(_l("Jumlah stan"), validators=[
+    first = WholeNumberField(_l("Mulai dari nomor"), default=1, validators=[NumberRange(1, 999)])
+    count = WholeNumberField(_l("Jumlah stan"), validators=[
         DataRequired(REQUIRED), NumberRange(1, 300, _l("Sekali buat 1 sampai 300 stan."))])
     notes = StringField(_l("Catatan (opsional)"), validators=[Optional(), Length(max=200)])

@@ -26,6 +26,7 @@ from ..extensions import db, limiter
 from ..htmx import render, wants_fragment
 from ..money import format_rupiah, parse_rupiah
 from ..orders.models import Order
+from ..params import record_id, whole_number
 from ..payments import gateway as contract
 from ..payments import runner
 from ..timeutil import jakarta_day_start, today_in_jakarta
@@ -70,17 +71,19 @@ def _pay_url(purchase: Purchase) -> str:
 
 
 def _sale_lines(stand: Stand, form) -> list[till.SaleLine]:
-    """Quantities the keeper (or visitor) chose, as ``q-<item id>`` fields; unknown ids ignored."""
+    """Quantities the keeper (or visitor) chose, as ``q-<item id>`` fields; unknown ids ignored,
+    a quantity that is not a number refused with a message (never guessed)."""
     items = {item.id: item for item in till.stand_items(stand)}
     lines = []
     for name, value in form.items():
         if not name.startswith("q-"):
             continue
-        item_id, quantity = name[2:], (value or "0").strip()
-        if not (item_id.isdigit() and quantity.isdigit()) or int(item_id) not in items:
-            continue
-        if int(quantity) > 0:
-            lines.append(till.SaleLine(items[int(item_id)], min(int(quantity), 10_000)))
+        item_id = record_id(name[2:])
+        quantity = whole_number(value or "0", low=0, high=10**9)
+        if item_id in items and quantity is None:
+            raise till.SaleRefused(_("Jumlah barang ditulis dengan angka 0–9."))
+        if item_id in items and quantity > 0:
+            lines.append(till.SaleLine(items[item_id], min(quantity, 10_000)))
     return lines
 
 
@@ -265,11 +268,12 @@ def goods(slug: str, code: str):
             field = f"{product.id}-{variant.id if variant else 0}"
             if request.form.get(f"ada-{field}") != "1":
                 continue
-            stock = (request.form.get(f"stok-{field}") or "").strip()
-            if stock and not (stock.isdigit() and int(stock) <= 100_000):
+            typed = (request.form.get(f"stok-{field}") or "").strip()
+            stock = whole_number(typed, low=0, high=100_000)
+            if typed and stock is None:
                 errors[f"stok-{field}"] = _("Stok pameran berupa angka 0 sampai 100.000.")
                 continue
-            chosen[(product.id, variant.id if variant else None)] = int(stock) if stock else None
+            chosen[(product.id, variant.id if variant else None)] = stock
         if not errors:
             till.set_items(stand, chosen, current_user)
             db.session.commit()

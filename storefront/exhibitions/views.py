@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
     abort,
@@ -26,6 +24,7 @@ from ..catalogue.models import Shop
 from ..exports import export_response
 from ..extensions import db
 from ..htmx import render, wants_fragment
+from ..params import calendar_day, record_id
 from ..timeutil import today_in_jakarta
 from . import dashboard as dashboard_data
 from . import services
@@ -102,8 +101,9 @@ def assign(slug: str, code: str):
     stand = _stand(fair, code)
     shop_id = request.form.get("shop_id", "")
     shop = None
-    if shop_id:
-        shop = db.session.get(Shop, int(shop_id)) if shop_id.isdigit() else None
+    if shop_id:  # empty: the stand is cleared
+        found = record_id(shop_id)
+        shop = db.session.get(Shop, found) if found else None
         if shop is None or not shop.verified:
             abort(422)
     services.assign(stand, shop, actor=current_user)
@@ -176,9 +176,6 @@ def export(slug: str, kind: str):
 def recap(slug: str):
     """End of day, for printing: totals, per stand, handed over vs still to hand over."""
     fair = _fair(slug)
-    try:
-        day = date.fromisoformat(request.args["tanggal"]) if request.args.get("tanggal") \
-            else today_in_jakarta()
-    except ValueError:
-        day = today_in_jakarta()
+    # The page shows the day it is for; a day that cannot be read shows today's.
+    day = calendar_day(request.args.get("tanggal"), default=today_in_jakarta())
     return render("exhibitions/recap.html", fair=fair, figures=dashboard_data.figures(fair, day))

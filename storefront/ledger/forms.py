@@ -1,10 +1,11 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, StringField
+from wtforms import StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..forms import GeraiForm, RupiahField
+from ..params import DayField
 from ..timeutil import today_in_jakarta
 
 REQUIRED = _l("Wajib diisi.")
@@ -18,7 +19,7 @@ class PayoutForm(GeraiForm):
         InputRequired(REQUIRED), NumberRange(1, 10_000_000_000, _l("Jumlah harus lebih dari Rp 0."))])
     reference = StringField(_l("Referensi transfer bank"), validators=[DataRequired(REQUIRED),
                                                                       Length(max=80)])
-    paid_on = DateField(_l("Tanggal transfer"), validators=[DataRequired(_l("Isi tanggal transfer."))])
+    paid_on = DayField(_l("Tanggal transfer"), validators=[DataRequired(_l("Isi tanggal transfer."))])
     note = StringField(_l("Catatan (opsional)"), validators=[Optional(), Length(max=300)])
 
     def __init__(self, *args, **kwargs):

@@ -9,13 +9,14 @@ from flask import Blueprint, abort, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from ..exports import export_response
 from ..forms import GeraiQueryForm
 from ..htmx import render
+from ..params import DayField, calendar_month
 from ..timeutil import today_in_jakarta
 from . import services
 
@@ -42,8 +43,8 @@ def reader_required(view):
 
 
 class ReportForm(GeraiQueryForm):
-    dari = DateField(_l("Dari"), validators=[Optional()])
-    sampai = DateField(_l("Sampai"), validators=[Optional()])
+    dari = DayField(_l("Dari"), validators=[Optional()])
+    sampai = DayField(_l("Sampai"), validators=[Optional()])
     menurut = SelectField(_l("Menurut"), choices=BY, default="kecamatan")
     kanal = SelectField(_l("Kanal"), choices=CHANNELS, validators=[Optional()])
 
@@ -98,13 +99,8 @@ def coverage():
 @bp.get("/naik-kelas")
 @reader_required
 def growth():
-    month = today_in_jakarta().replace(day=1)
-    chosen = request.args.get("bulan", "")
-    if len(chosen) == 7 and chosen[:4].isdigit() and chosen[5:].isdigit() and chosen[4] == "-":
-        try:
-            month = month.replace(year=int(chosen[:4]), month=int(chosen[5:]))
-        except ValueError:
-            pass
+    # The page names the month it shows; a month that cannot be read shows this one.
+    month = calendar_month(request.args.get("bulan"), default=today_in_jakarta().replace(day=1))
     previous = (month - timedelta(days=1)).replace(day=1)
     return render("reports/growth.html", rows=services.growth(month), month=month,
                   previous=previous)

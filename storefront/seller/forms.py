@@ -6,7 +6,6 @@ from wtforms import (
     FieldList,
     FormField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -23,6 +22,7 @@ from wtforms.validators import (
 )
 
 from ..forms import GeraiForm, GeraiQueryForm, RupiahField
+from ..params import WholeNumberField, coerce_id
 from ..places import KECAMATAN, KELURAHAN_BY_KECAMATAN
 from .phone import normalise_whatsapp
 
@@ -76,7 +76,7 @@ class VariantForm(GeraiQueryForm):
     stock_seen = HiddenField()
     name = StringField(_l("Nama varian"), validators=[Optional(), Length(max=60)])
     price = RupiahField(_l("Harga"))
-    stock = IntegerField(_l("Stok"), validators=[Optional(), NumberRange(0, MAX_STOCK, _l("Stok 0 sampai 1.000.000."))])
+    stock = WholeNumberField(_l("Stok"), validators=[Optional(), NumberRange(0, MAX_STOCK, _l("Stok 0 sampai 1.000.000."))])
     sku = StringField(_l("SKU"), validators=[Optional(), Length(max=64)])
 
     @property
@@ -86,11 +86,11 @@ class VariantForm(GeraiQueryForm):
 
 class ProductForm(GeraiForm):
     name = StringField(_l("Nama produk"), validators=[DataRequired(REQUIRED), Length(max=140)])
-    category_id = SelectField(_l("Kategori"), coerce=int, validators=[InputRequired(_l("Pilih kategori."))])
+    category_id = SelectField(_l("Kategori"), coerce=coerce_id, validators=[InputRequired(_l("Pilih kategori."))])
     description = TextAreaField(_l("Deskripsi"), validators=[Optional(), Length(max=5000)])
     price = RupiahField(_l("Harga"))
-    stock = IntegerField(_l("Stok"), default=0, validators=[Optional(), NumberRange(0, MAX_STOCK, _l("Stok 0 sampai 1.000.000."))])
-    weight_grams = IntegerField(_l("Berat (gram)"), validators=[Optional(), NumberRange(1, 100_000, _l("Berat 1 sampai 100.000 gram."))])
+    stock = WholeNumberField(_l("Stok"), default=0, validators=[Optional(), NumberRange(0, MAX_STOCK, _l("Stok 0 sampai 1.000.000."))])
+    weight_grams = WholeNumberField(_l("Berat (gram)"), validators=[Optional(), NumberRange(1, 100_000, _l("Berat 1 sampai 100.000 gram."))])
     sku = StringField(_l("SKU (opsional)"), validators=[Optional(), Length(max=64)])
     status = SelectField(_l("Status"), choices=[SelectChoice("draft", _l("Draf (belum tampil)")),
                                                 SelectChoice("active", _l("Aktif (tampil di katalog)"))])
@@ -124,17 +124,17 @@ class ProductForm(GeraiForm):
 class QuickEditForm(GeraiForm):
     price = RupiahField(_l("Harga"))
     stock_seen = HiddenField()
-    stock = IntegerField(_l("Stok"), validators=[Optional(), NumberRange(0, MAX_STOCK, _l("Stok 0 sampai 1.000.000."))])
+    stock = WholeNumberField(_l("Stok"), validators=[Optional(), NumberRange(0, MAX_STOCK, _l("Stok 0 sampai 1.000.000."))])
 
 
 class StockForm(GeraiForm):
-    change = IntegerField(_l("Perubahan stok"), validators=[
+    change = WholeNumberField(_l("Perubahan stok"), validators=[
         InputRequired(_l("Isi jumlahnya, misalnya 10 atau -2.")),
         NumberRange(-MAX_STOCK, MAX_STOCK)])
     reason = SelectField(_l("Alasan"), choices=[
         SelectChoice("restock", _l("Stok masuk")), SelectChoice("correction", _l("Koreksi hitungan")),
         SelectChoice("damaged", _l("Rusak / kedaluwarsa"))])
-    variant_id = SelectField(_l("Varian"), coerce=int, validate_choice=False, default=0)
+    variant_id = SelectField(_l("Varian"), coerce=coerce_id, validate_choice=False, default=0)
     note = StringField(_l("Catatan"), validators=[Optional(), Length(max=200)])
 
     def validate_change(self, field):

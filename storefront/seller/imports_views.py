@@ -31,6 +31,7 @@ from sqlalchemy import select
 from ..extensions import db, limiter
 from ..forms import GeraiForm
 from ..htmx import render
+from ..params import whole_number
 from . import imports
 from .import_models import (
     ImportJob,  # noqa: F401 (the model is known when the app is made)
@@ -130,8 +131,7 @@ def import_job(job_id: int):
         rows = plan.rows if plan else []
         if SHOW[show]:
             rows = [row for row in rows if row.state == SHOW[show]]
-        page_arg = request.args.get("hal", "1")
-        page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) < 10_000 else 1
+        page = whole_number(request.args.get("hal"), low=1, high=9_999, default=1)
         context.update(plan=plan, file_error=file_error, show=show, page=page,
                        rows=rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
                        more=len(rows) > page * PAGE_SIZE, shown=len(rows),

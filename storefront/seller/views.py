@@ -21,6 +21,7 @@ from ..htmx import render
 from ..inventory import services as inventory
 from ..media import PictureRejected, StorageUnavailable, load_picture, store_picture
 from ..orders.models import ORDER_STATUSES, Order
+from ..params import MAX_ID, whole_number
 from ..payments import runner
 from ..payments.gateway import PaymentError
 from ..places import KELURAHAN_BY_KECAMATAN
@@ -174,9 +175,8 @@ def _variant_inputs(form: ProductForm) -> list[services.VariantInput]:
 
 
 def _small_int(value) -> int | None:
-    """A hidden field's number: ASCII digits in the 32-bit range, else None."""
-    text = str(value or "")
-    return int(text) if text.isascii() and text.isdigit() and int(text) < 2**31 else None
+    """A hidden field's number (an id, the stock seen): 0 to 2**31 - 1, else None."""
+    return whole_number(value, low=0, high=MAX_ID)
 
 
 def _product_details(form: ProductForm) -> dict:
@@ -232,8 +232,7 @@ def products():
     if status not in (None, "draft", "active", "archived"):
         status = None
     text = (request.args.get("q") or "")[:100]
-    page_arg = request.args.get("hal", "1")
-    page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) < 1000 else 1
+    page = whole_number(request.args.get("hal"), low=1, high=999, default=1)
     rows, total = services.list_products(g.shop, status, text, page)
     return render("seller/products.html", blocks={"daftar-produk": "product_rows"},
                   shop=g.shop, products=rows, total=total, status=status, text=text, page=page,
