@@ -75,7 +75,7 @@ def gateway_says(purchase, payment):
     from storefront.payments.gateway import PENDING
 
     if purchase.payment_id is None:
-        settlement.started(purchase, replace(payment, status=PENDING))
+        settlement.started(purchase.id, purchase.gateway, replace(payment, status=PENDING))
     settlement.apply(purchase, payment, source="webhook")
     db.session.commit()
     return purchase

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
 
 from ..basket.models import Basket
 from ..basket.services import ShopGroup
@@ -78,9 +77,8 @@ def place_purchase(basket: Basket, buyer, contact: Contact, choices: list[ShopCh
 
     ``client`` (inventory.client_key) is whom the hold counts against. Raises
     OutOfStock or inventory.TooManyHolds; the caller then rolls back."""
-    existing = db.session.scalar(select(Purchase).where(Purchase.attempt == attempt))
-    if existing is not None:
-        return existing  # the same "Bayar" pressed twice
+    # The same "Bayar" pressed twice is the view's to answer (it looks the attempt up
+    # first); one racing past it fails on the unique attempt and is rolled back.
     fee_percent = current_app.config.get("PLATFORM_FEE_PERCENT", 0)
     minutes = current_app.config.get("PAYMENT_EXPIRY_MINUTES", 30)
     purchase = Purchase(code=_code("GR"), buyer_id=buyer.id if buyer else None,

@@ -15,6 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..basket.services import grouped
 from ..basket.views import current_basket
@@ -142,6 +143,13 @@ def pay():
         flash(_("Stok tidak cukup untuk: %(items)s. Ubah jumlahnya lalu coba lagi.",
                 items=", ".join(short.names)), "error")
         return redirect(url_for("basket.show"), 303)
+    except IntegrityError:
+        # The same "Bayar" twice at once: the other press made the purchase.
+        db.session.rollback()
+        existing = db.session.scalar(select(Purchase).where(Purchase.attempt == saved["attempt"]))
+        if existing is None:
+            raise
+        return redirect(existing.payment_url or url_for(".done", code=existing.code), 303)
     except inventory.TooManyHolds:
         db.session.rollback()
         return render("checkout/review.html", http_status=429, **_review_context(

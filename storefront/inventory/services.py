@@ -267,22 +267,23 @@ def check_client(client: str | None, lines: Iterable[Line]) -> None:
     if client is None:
         return
     config = current_app.config
-    now = utcnow()
-    active = (StockHold.state == "active", StockHold.client == client, StockHold.expires_at > now)
-    open_purchases = db.session.scalar(
-        select(func.count(func.distinct(StockHold.purchase_id))).where(*active)) or 0
-    if open_purchases >= config["HOLDS_PER_CLIENT"]:
-        raise TooManyHolds()
-    wanted: dict[int, int] = {}
-    for line in lines:
-        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
-    if not wanted:
+    # One query: this client's open holds (for nearly every client, none).
+    held = db.session.execute(
+        select(StockHold.purchase_id, StockHold.product_id, StockHold.quantity).where(
+            StockHold.state == "active", StockHold.client == client,
+            StockHold.expires_at > utcnow())).all()
+    if not held:
         return
-    held = dict(db.session.execute(
-        select(StockHold.product_id, func.sum(StockHold.quantity))
-        .where(*active, StockHold.product_id.in_(wanted)).group_by(StockHold.product_id)).all())
+    if len({purchase_id for purchase_id, _, _ in held}) >= config["HOLDS_PER_CLIENT"]:
+        raise TooManyHolds()
+    units: dict[int, int] = {}
+    for _, product_id, quantity in held:
+        units[product_id] = units.get(product_id, 0) + quantity
+    for line in lines:
+        units[line.product_id] = units.get(line.product_id, 0) + line.quantity
     cap = config["HELD_UNITS_PER_CLIENT_PRODUCT"]
-    if any(held.get(pid, 0) + quantity > cap for pid, quantity in wanted.items()):
+    wanted = {line.product_id for line in lines}
+    if any(units[pid] > cap for pid in wanted):
         raise TooManyHolds()
 
 

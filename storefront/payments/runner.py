@@ -30,8 +30,9 @@ def start_payment(purchase: Purchase, success_url: str, cancel_url: str) -> str:
     Raises PaymentError with the purchase still pending (the caller closes it)."""
     if purchase.payment_url and purchase.status == "pending":
         return purchase.payment_url
-    code, total = purchase.code, purchase.total
-    db.session.commit()  # no connection held open while the gateway answers
+    purchase_id, code, total, gateway_name = (purchase.id, purchase.code, purchase.total,
+                                              purchase.gateway)
+    db.session.commit()  # no transaction (and no row lock) open while the gateway answers
     try:
         payment = contract.current().create_payment(
             amount=total, reference=code, description=f"Gerai {code}", success_url=success_url,
@@ -39,10 +40,10 @@ def start_payment(purchase: Purchase, success_url: str, cancel_url: str) -> str:
             expires_in_minutes=current_app.config.get("PAYMENT_EXPIRY_MINUTES", 30),
             metadata={"purchase": code})
     except contract.PaymentError as error:
-        settlement.note_error("create", purchase, error, gateway=purchase.gateway)
+        settlement.note_error("create", purchase, error, gateway=gateway_name)
         db.session.commit()
         raise
-    settlement.started(purchase, payment)
+    settlement.started(purchase_id, gateway_name, payment)
     db.session.commit()
     return payment.url
 

@@ -20,9 +20,11 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from ..audit import record as audit
-from ..basket.models import Basket
+from ..basket.models import BasketLine
 from ..checkout.models import PaymentEvent, Purchase
 from ..extensions import db
 from ..inventory import services as inventory
@@ -52,6 +54,7 @@ def note(kind: str, *, gateway: str, purchase: Purchase | None = None, order: Or
 
 def note_payment(kind: str, purchase: Purchase, payment: contract.Payment,
                  message: str = "") -> None:
+    # Added to the session, not flushed: it goes in with the next statement's autoflush.
     note(kind, gateway=purchase.gateway, purchase=purchase, reference=payment.id,
          amount=payment.amount, currency=payment.currency, result=payment.status,
          message=message)
@@ -65,14 +68,19 @@ def note_error(kind: str, purchase: Purchase | None, error: contract.PaymentErro
 
 # --- starting a payment ----------------------------------------------------------------
 
-def started(purchase: Purchase, payment: contract.Payment) -> None:
-    """The gateway made the payment page for this purchase: remember its id."""
-    note_payment("create", purchase, payment)
-    db.session.execute(update(Purchase).where(Purchase.id == purchase.id,
+def started(purchase_id: int, gateway_name: str, payment: contract.Payment) -> None:
+    """The gateway made the payment page for this purchase: remember its id. Takes ids,
+    not the object: the caller committed before the gateway call and need not reload."""
+    db.session.add(PaymentRecord(purchase_id=purchase_id, gateway=gateway_name, kind="create",
+                                 reference=payment.id, amount=payment.amount,
+                                 currency=payment.currency, result=payment.status))
+    db.session.execute(update(Purchase).where(Purchase.id == purchase_id,
                                               Purchase.payment_id.is_(None))
                        .values(payment_id=payment.id, payment_url=payment.url)
                        .execution_options(synchronize_session=False))
-    db.session.expire(purchase, ["payment_id", "payment_url"])
+    loaded = db.session.identity_map.get((Purchase, (purchase_id,), None))
+    if loaded is not None:
+        db.session.expire(loaded, ["payment_id", "payment_url"])
 
 
 # --- what the gateway says about a payment -----------------------------------------------
@@ -97,30 +105,36 @@ def judge(purchase: Purchase, payment: contract.Payment) -> Verdict:
     return Verdict(True)
 
 
-def apply(purchase: Purchase, payment: contract.Payment, *, source: str) -> str:
+def apply(purchase: Purchase, payment: contract.Payment, *, source: str,
+          message: str = "") -> str:
     """Bring the purchase to what the gateway says; safe in any order, any number of times.
 
-    ``source`` is what told us (webhook, retrieve, cancel). Returns the purchase's state.
+    ``source`` is what told us (webhook, retrieve, cancel): it is recorded with the
+    gateway's figures. Returns the purchase's state.
     """
-    if source != "webhook":
-        note_payment(source, purchase, payment)
-    if payment.status == contract.PAID:
-        verdict = judge(purchase, payment)
-        if not verdict.counted:
-            _mismatch(purchase, payment, verdict.reason)
-        else:
-            _paid(purchase, payment)
-    elif payment.status in CLOSED:
-        if payment.id == purchase.payment_id:
-            close(purchase, payment.status)
-        else:
-            # Not the payment this purchase waits for (another session, an intent
-            # event): it cannot end the purchase; the reconciler asks about ours.
-            log.info("purchase %s: %s of another payment %s ignored", purchase.code,
-                     payment.status, payment.id)
+    state = purchase.status
+    # One flush at the end: this call's records and ledger lines go in as one batch each.
+    with db.session.no_autoflush:
+        note_payment(source, purchase, payment, message)
+        if payment.status == contract.PAID:
+            verdict = judge(purchase, payment)
+            if not verdict.counted:
+                _mismatch(purchase, payment, verdict.reason)
+            else:
+                _paid(purchase, payment)
+                state = "paid"
+        elif payment.status in CLOSED:
+            if payment.id == purchase.payment_id:
+                if close(purchase, payment.status):
+                    state = payment.status
+            else:
+                # Not the payment this purchase waits for (another session, an intent
+                # event): it cannot end the purchase; the reconciler asks about ours.
+                log.info("purchase %s: %s of another payment %s ignored", purchase.code,
+                         payment.status, payment.id)
     db.session.flush()
-    db.session.refresh(purchase)
-    return purchase.status
+    db.session.expire(purchase)  # read again only if the caller looks
+    return state
 
 
 def _mismatch(purchase: Purchase, payment: contract.Payment, reason: str) -> None:
@@ -143,24 +157,30 @@ def _paid(purchase: Purchase, payment: contract.Payment) -> None:
         return  # already paid: nothing to do
     note("settled", gateway=purchase.gateway, purchase=purchase, reference=payment.id,
          amount=payment.amount, currency=payment.currency, result="paid")
-    short = inventory.consume(purchase.id, purchase.code)
+    purchase_id, code = purchase.id, purchase.code
+    short = inventory.consume(purchase_id, code)
     if short:
         # Paid after its hold ran out and the goods sold meanwhile: the money is real,
         # the order stands, and the seller and office see it to refund or restock.
         log.error("purchase %s paid after its hold ended; short of %s", purchase.code, short)
         audit(None, "payment.late_short", purchase, after={"short": short})
     # Goods rung up at a fair stand change hands the moment they are paid.
-    db.session.execute(update(Order).where(Order.purchase_id == purchase.id).values(
+    db.session.execute(update(Order).where(Order.purchase_id == purchase_id).values(
         status=case((Order.fulfilment == "stand", "completed"), else_="new"), paid_at=now,
         cancel_reason=None).execution_options(synchronize_session=False))
-    for order in db.session.scalars(select(Order).where(Order.purchase_id == purchase.id)):
-        db.session.refresh(order)
+    # The orders as now written, with their shops and lines, in two statements.
+    orders = db.session.scalars(
+        select(Order).where(Order.purchase_id == purchase_id)
+        .options(joinedload(Order.shop), selectinload(Order.lines))
+        .execution_options(populate_existing=True)).unique().all()
+    for order in orders:
         ledger.post_sale(order, now)
-    _empty_basket(purchase)
+    _empty_basket(purchase.basket_id, orders)
 
 
-def close(purchase: Purchase, status: str) -> None:
-    """The payment will not happen: the orders are cancelled, the holds go back."""
+def close(purchase: Purchase, status: str) -> bool:
+    """The payment will not happen: the orders are cancelled, the holds go back.
+    False when the purchase was no longer pending (nothing changed)."""
     changed = db.session.execute(
         update(Purchase).where(Purchase.id == purchase.id, Purchase.status == "pending")
         .values(status=status, updated_at=utcnow())
@@ -171,7 +191,8 @@ def close(purchase: Purchase, status: str) -> None:
                            .execution_options(synchronize_session=False))
         inventory.release(purchase.id, f"{purchase.code} tidak dibayar")
     db.session.flush()
-    db.session.refresh(purchase)
+    db.session.expire(purchase)
+    return bool(changed)
 
 
 def cash_paid(purchase: Purchase, payment: contract.Payment) -> None:
@@ -184,20 +205,18 @@ def cash_paid(purchase: Purchase, payment: contract.Payment) -> None:
     _paid(purchase, payment)
 
 
-def _empty_basket(purchase: Purchase) -> None:
+def _empty_basket(basket_id: int | None, orders: list[Order]) -> None:
     """Paid lines leave the cart; anything added since stays."""
-    if purchase.basket_id is None:
+    if basket_id is None:
         return
-    basket = db.session.get(Basket, purchase.basket_id)
-    if basket is None:
-        return
-    bought = {(l.product_id, l.variant_id): l.quantity for o in purchase.orders for l in o.lines}
-    for line in list(basket.lines):
+    bought = {(l.product_id, l.variant_id): l.quantity for o in orders for l in o.lines}
+    for line in db.session.scalars(select(BasketLine).where(BasketLine.basket_id == basket_id)
+                                   .options(lazyload("*"))):
         quantity = bought.get((line.product_id, line.variant_id))
         if quantity is None:
             continue
         if line.quantity <= quantity:
-            basket.lines.remove(line)
+            db.session.delete(line)
         else:
             line.quantity -= quantity
 
@@ -205,17 +224,16 @@ def _empty_basket(purchase: Purchase) -> None:
 # --- webhooks ---------------------------------------------------------------------------
 
 def seen_before(gateway_name: str, event: contract.WebhookEvent) -> bool:
-    """Record the event once; True when it was already applied (a replay)."""
-    from sqlalchemy.exc import IntegrityError
-
-    try:
-        with db.session.begin_nested():
-            db.session.add(PaymentEvent(gateway=gateway_name, event_id=event.id[:255],
-                                        type=event.type[:60],
-                                        payment_id=event.payment.id if event.payment else None))
-    except IntegrityError:
-        return True
-    return False
+    """Record the event once; True when it was already applied (a replay). One INSERT ...
+    ON CONFLICT DO NOTHING: a replay racing the first delivery waits for it, then sees it."""
+    dialect = db.session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    inserted = db.session.execute(
+        insert(PaymentEvent).values(gateway=gateway_name, event_id=event.id[:255],
+                                    type=event.type[:60], received_at=utcnow(),
+                                    payment_id=event.payment.id if event.payment else None)
+        .on_conflict_do_nothing(index_elements=["gateway", "event_id"])).rowcount
+    return not inserted
 
 
 def apply_event(gateway_name: str, event: contract.WebhookEvent) -> tuple[int, dict]:
@@ -241,10 +259,7 @@ def apply_event(gateway_name: str, event: contract.WebhookEvent) -> tuple[int, d
         return 409, {"error": "payment not recorded yet"}
     if seen_before(gateway_name, event):
         return 200, {"duplicate": event.id}
-    note("webhook", gateway=gateway_name, purchase=purchase, reference=event.payment.id,
-         amount=event.payment.amount, currency=event.payment.currency,
-         result=event.payment.status, message=f"{event.type} {event.id}")
-    state = apply(purchase, event.payment, source="webhook")
+    state = apply(purchase, event.payment, source="webhook", message=f"{event.type} {event.id}")
     return 200, {"applied": event.id, "purchase": state}
 
 

@@ -57,8 +57,8 @@ class GatewayStories(RuleBasedStateMachine):
         db.session.flush()
         assert inventory.hold(purchase.id, [inventory.Line(self.product.id, None, quantity)],
                               kind="checkout", expires_at=purchase.expires_at) == []
-        settlement.started(purchase, contract.Payment(id=f"cs_{n}", status=contract.PENDING,
-                                                      amount=total, reference=purchase.code))
+        settlement.started(purchase.id, "sandbox", contract.Payment(
+            id=f"cs_{n}", status=contract.PENDING, amount=total, reference=purchase.code))
         db.session.commit()
         self.purchases.append(purchase.id)
 
