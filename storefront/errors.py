@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from flask import Flask, current_app, g, request
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db
+from .extensions import db, limiter
 from .htmx import render
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,16 @@ def register(app: Flask) -> None:
         # 403: the request is refused as not the user's own, whatever the form said.
         return error_page(
             403, str(_l("Sesi formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu kirim lagi.")))
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many_requests(error: RateLimitExceeded):
+        """The page a limit made (the login form, say), else the 429 page; either way
+        Retry-After says when the limit that tripped lets the client in again."""
+        response = error.response if error.response is not None else error_page(429)
+        if "Retry-After" not in response.headers and (tripped := limiter.current_limit):
+            response.headers["Retry-After"] = str(max(1, math.ceil(tripped.reset_at - 1 - time.time())))
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

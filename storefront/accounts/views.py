@@ -10,7 +10,7 @@ from ..extensions import db, limiter, login_manager
 from ..htmx import render
 from ..i18n import LANGUAGE_COOKIE
 from ..urls import safe_next
-from . import services
+from . import services, throttle
 from .forms import FinishRegistrationForm, ForgotForm, LoginForm, NewPasswordForm, RegisterForm
 from .models import User
 
@@ -29,7 +29,10 @@ def _start_session(user: User) -> None:
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
-@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+@limiter.limit(throttle.ACCOUNT_ATTEMPTS, methods=["POST"], key_func=throttle.account_key,
+               on_breach=throttle.account_locked)
+@limiter.limit(throttle.ADDRESS_FAILURES, methods=["POST"], deduct_when=throttle.failed,
+               on_breach=throttle.address_locked)
 def login():
     form = LoginForm()
     status = 200
