@@ -58,6 +58,7 @@ def main() -> int:
     parser.add_argument("--profile", default="",
                         help="a step to profile (cProfile, all its requests together)")
     parser.add_argument("--sort", default="cumulative", help="cProfile order: cumulative, tottime")
+    parser.add_argument("--callers", default="", help="with --profile: who calls functions matching this")
     parser.add_argument("--show", default="", help="print the statements of one step, once")
     parser.add_argument("--database-url", default=None,
                         help="default: a new SQLite file (PostgreSQL: postgresql+psycopg://...)")
@@ -206,6 +207,8 @@ def main() -> int:
         for more in profiles[1:]:
             stats.add(more)
         stats.sort_stats(args.sort).print_stats(45)
+        if args.callers:
+            stats.print_callers(args.callers)
     print(f"Gerai statements and CPU per paid checkout: {args.checkouts} checkouts, one shopper, "
           f"{'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}; "
           f"{paid} of {args.checkouts + 3} receipts said LUNAS")

@@ -37,6 +37,10 @@ class ImportJob(db.Model):
     unchanged_count: Mapped[int] = mapped_column(default=0)
     error_count: Mapped[int] = mapped_column(default=0)  # rows with errors at the last check
     error: Mapped[str | None] = mapped_column(Text)
+    # {"p<product id>"|"v<variant id>": stock} of the rows the file counts, at the preview;
+    # and, after the import, the rows whose stock moved meanwhile and was left alone.
+    stock_seen: Mapped[str | None] = mapped_column(Text, deferred=True)
+    stock_kept: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]

@@ -41,6 +41,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import logging
 import re
 import threading
@@ -401,6 +402,16 @@ class RowResult:
     option: str | None = None
     variant: str | None = None
     variant_id: int | None = None  # the existing variant this row updates
+    # The stock of the product or variant this row counts, as planning found it; and,
+    # when it moved since the file was previewed, what the preview saw.
+    stock_now: int | None = None
+    stock_previewed: int | None = None
+
+    @property
+    def stock_key(self) -> str | None:
+        return None if self.stock_now is None else self._stock_key
+
+    _stock_key: str = ""
 
     def error(self, column: str | None, message: str) -> None:
         self.errors.append((column, message))
@@ -625,6 +636,21 @@ class Plan:
     @property
     def error_rows(self) -> list[RowResult]:
         return [row for row in self.rows if row.errors]
+
+    def stock_snapshot(self) -> dict[str, int]:
+        """The stock of every existing row the file counts, as this plan found it."""
+        return {row.stock_key: row.stock_now for row in self.rows if row.stock_key}
+
+    def moved_since(self, snapshot: dict[str, int]) -> list[RowResult]:
+        """Rows whose stock moved since ``snapshot`` (a sale, the seller on another page):
+        their counts would undo that change, so they are marked and not applied."""
+        moved = []
+        for row in self.rows:
+            key = row.stock_key
+            if key and key in snapshot and snapshot[key] != row.stock_now:
+                row.stock_previewed = snapshot[key]
+                moved.append(row)
+        return moved
 
 
 def _name_key(name: str) -> str:
@@ -857,6 +883,8 @@ def _compare(items: list[Item]) -> None:
         item.changes_product = _product_differs(item, now)
         if not item.has_variants:
             first.action = "update" if item.changes_product else "same"
+            if first.stock is not None:
+                first.stock_now, first._stock_key = now.stock, f"p{item.product_id}"
             continue
         _compare_variants(item, now)
 
@@ -877,6 +905,8 @@ def _compare_variants(item: Item, now: _Current) -> None:
             continue
         touched.add(existing[0])
         _vid, name, sku, price, stock = existing
+        if row.stock is not None:
+            row.stock_now, row._stock_key = stock, f"v{existing[0]}"
         differs = (_text_differs(name, row.variant) or sku != row.sku or price != row.price
                    or (row.stock is not None and row.stock != stock))
         row.action = "update" if differs or item.changes_product else "same"
@@ -913,6 +943,7 @@ class Outcome:
     unchanged: int = 0
     products_created: int = 0
     products_updated: int = 0
+    stock_kept: list[str] = field(default_factory=list)  # rows whose stock moved meanwhile
 
 
 def _assign(obj, attribute: str, value) -> bool:
@@ -923,11 +954,22 @@ def _assign(obj, attribute: str, value) -> bool:
 
 
 def apply_plan(plan: Plan, shop_id: int, user_id: int | None = None,
-               progress: Callable[[int], None] | None = None, note: str = "") -> Outcome:
-    """Write a valid plan in the caller's transaction; the caller commits or rolls back."""
+               progress: Callable[[int], None] | None = None, note: str = "",
+               previewed: dict[str, int] | None = None) -> Outcome:
+    """Write a valid plan in the caller's transaction; the caller commits or rolls back.
+
+    ``previewed`` is the stock the seller saw in the preview: a row whose stock moved
+    since keeps the current stock (its other columns apply) and is listed in the outcome.
+    """
     if not plan.ok:
         raise ImportFailed(_("Berkas masih punya baris yang salah; tidak ada yang diimpor."))
     outcome = Outcome()
+    for row in plan.moved_since(previewed or {}):
+        outcome.stock_kept.append(_("Baris %(n)d (%(name)s): stok berubah dari %(before)d "
+                                    "menjadi %(now)d sejak pratinjau; stoknya tidak diubah.",
+                                    n=row.number, name=row.name, before=row.stock_previewed,
+                                    now=row.stock_now))
+        row.stock = None
     counts = plan.counts
     outcome.created, outcome.updated, outcome.unchanged = counts["new"], counts["update"], counts["same"]
     note = note[:200]
@@ -1098,6 +1140,7 @@ def create_job(shop_id: int, user_id: int | None, filename: str, data: bytes, pl
     counts = plan.counts
     job = ImportJob(shop_id=shop_id, user_id=user_id, filename=filename[:200], size=len(data),
                     content=data, status="pending", total=len(plan.rows),
+                    stock_seen=json.dumps(plan.stock_snapshot(), separators=(",", ":")),
                     created_count=counts["new"], updated_count=counts["update"],
                     unchanged_count=counts["same"], error_count=counts["error"])
     db.session.add(job)
@@ -1164,6 +1207,7 @@ def run_job(job_id: int) -> None:
         return
     data, filename, shop_id, user_id, total = (job.content or b"", job.filename, job.shop_id,
                                                job.user_id, job.total)
+    previewed = previewed_stock(job)
     db.session.commit()  # the main transaction below never touches the job row
     separate_progress = db.engine.dialect.name != "sqlite"
     done = 0
@@ -1188,7 +1232,7 @@ def run_job(job_id: int) -> None:
         total = len(plan.rows)
         _report(job_id, 0, total)
         outcome = apply_plan(plan, shop_id, user_id, progress,
-                             note=_("Impor %(file)s", file=filename))
+                             note=_("Impor %(file)s", file=filename), previewed=previewed)
         db.session.commit()
     except (FileRejected, ImportFailed) as failure:
         db.session.rollback()
@@ -1207,8 +1251,18 @@ def run_job(job_id: int) -> None:
     else:
         _finish(job_id, status="done", done=total, total=total, error=None, error_count=0,
                 created_count=outcome.created, updated_count=outcome.updated,
-                unchanged_count=outcome.unchanged)
+                unchanged_count=outcome.unchanged,
+                stock_kept="\n".join(outcome.stock_kept[:200]) or None)
         _report(job_id, total, total)
+
+
+def previewed_stock(job: ImportJob) -> dict[str, int]:
+    try:
+        seen = json.loads(job.stock_seen or "{}")
+    except ValueError:
+        return {}
+    return {str(k): int(v) for k, v in seen.items() if isinstance(v, int)} \
+        if isinstance(seen, dict) else {}
 
 
 def check_stale(job: ImportJob) -> None:

@@ -132,7 +132,8 @@ def import_job(job_id: int):
         if SHOW[show]:
             rows = [row for row in rows if row.state == SHOW[show]]
         page = whole_number(request.args.get("hal"), low=1, high=9_999, default=1)
-        context.update(plan=plan, file_error=file_error, show=show, page=page,
+        moved = plan.moved_since(imports.previewed_stock(job)) if plan else []
+        context.update(plan=plan, file_error=file_error, show=show, page=page, moved=moved,
                        rows=rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
                        more=len(rows) > page * PAGE_SIZE, shown=len(rows),
                        counts=plan.counts if plan else None,

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from storefront.catalogue.models import Product, ProductVariant, StockAdjustment
 from storefront.extensions import db
 from storefront.indexing.services import pending_count
+from storefront.inventory import services as inventory
 from storefront.seller import imports
 from storefront.seller.commands import catalogue_import
 from storefront.seller.import_models import ImportJob
@@ -602,3 +603,30 @@ def test_a_job_cut_off_by_a_restart_is_reported_failed(client, seller):
     body = htmx_get(client, f"/penjual/produk/impor/{job_id}/progres", "progres-impor").get_data(as_text=True)
     assert "Impor terhenti" in body and "hx-trigger" not in body
     assert "/jalankan" in client.get(f"/penjual/produk/impor/{job_id}").get_data(as_text=True)
+
+
+def test_a_count_over_a_sale_made_after_the_preview_is_not_applied(client, seller):
+    """Issue 12: the import follows the edit form's rule. A sale between the preview and
+    the confirmation moves the stock: the preview says so, and the import keeps the stock
+    (the row's other columns still apply) and lists the row when it is done."""
+    import_file(client, csv_bytes(GOOD))  # Keripik 25, Kaos S 10, Kaos M 8
+    changed = [row[:] for row in GOOD]
+    changed[1][3], changed[1][4] = "16.000", "40"  # Keripik: new price, count 40
+    changed[2][4] = "12"  # Kaos S: count 12
+    job_id = uploaded_job(client, csv_bytes(changed))
+    keripik, kaos_s = product("KRP-001"), product("KAOS-S")
+    variant_s = next(v for v in kaos_s.variants if v.name == "S")
+    # Two packs of keripik sell while the seller reads the preview.
+    inventory.change(keripik.id, -2, "sale", note="GR-TEST")
+    db.session.commit()
+    preview = client.get(f"/penjual/produk/impor/{job_id}").get_data(as_text=True)
+    assert "Stok berubah sejak berkas ini diunggah" in preview
+    assert "stok 25 menjadi 23" in preview and "Kaos" not in preview.split('id="stok-berubah"')[1] \
+        .split("</div>")[0]
+    assert confirm(client, job_id).status_code == 303
+    done = client.get(f"/penjual/produk/impor/{job_id}").get_data(as_text=True)
+    assert "stok berubah dari 25 menjadi 23 sejak pratinjau" in done
+    keripik = product("KRP-001")
+    assert (keripik.price, keripik.stock) == (16_000, 23)  # the price applied, the sale stands
+    db.session.refresh(variant_s)
+    assert variant_s.stock == 12  # unmoved rows count as the file says
