@@ -43,11 +43,14 @@ CATALOGUE_BLOCKS = {"hasil": "results", "berikutnya": "more"}
 
 
 def _searcher() -> str:
-    """Search limits count per browser when it is known: a fair's visitors share one
-    address. Known means a session with a CSRF secret or a cart cookie (both random and
-    stable; the session cookie itself is re-signed on every answer)."""
-    stable = session.get("csrf_token") or request.cookies.get("keranjang")
-    if stable:  # a digest, the same in every process (Python's hash() is not)
+    """Search limits count per browser when the server knows it: a fair's visitors share
+    one address. Known means a session this server signed, holding its CSRF secret
+    (random, stable for the session). A cookie the client merely sends is not: a made-up
+    cart cookie per request once bought a fresh budget each time. Without a signed
+    session, the address; the address's own ceiling bounds a client that keeps asking
+    for new sessions."""
+    stable = session.get("csrf_token")
+    if isinstance(stable, str) and stable:  # a digest, the same in every process
         return "browser:" + hashlib.sha256(stable.encode()).hexdigest()[:24]
     return f"address:{get_remote_address()}"
 
