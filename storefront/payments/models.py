@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..timeutil import utcnow
@@ -34,5 +34,7 @@ class PaymentRecord(db.Model):
     result: Mapped[str] = mapped_column(String(16))  # paid, pending, failed, error, ...
     message: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    purchase = relationship("Purchase")
 
     __table_args__ = (Index("ix_payment_record_kind", "kind", "created_at"),)

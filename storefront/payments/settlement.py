@@ -29,6 +29,7 @@ from ..checkout.models import PaymentEvent, Purchase
 from ..extensions import db
 from ..inventory import services as inventory
 from ..ledger import services as ledger
+from ..money import format_rupiah
 from ..orders.models import Order
 from ..timeutil import utcnow
 from . import gateway as contract
@@ -93,15 +94,18 @@ class Verdict:
 
 def judge(purchase: Purchase, payment: contract.Payment) -> Verdict:
     """Whether this payment is the purchase's own, whole payment."""
+    # The reasons are for the office's page: Indonesian, with the gateway's figures.
     if purchase.payment_id is None or payment.id != purchase.payment_id:
-        return Verdict(False, f"id {payment.id!r} is not this purchase's payment "
-                              f"{purchase.payment_id!r}")
+        return Verdict(False, f"Pembayaran {payment.id} bukan pembayaran pembelian ini "
+                              f"({purchase.payment_id or 'belum ada'}).")
     if payment.reference and payment.reference != purchase.code:
-        return Verdict(False, f"reference {payment.reference!r} is not {purchase.code}")
+        return Verdict(False, f"Referensi {payment.reference} bukan {purchase.code}.")
     if (payment.currency or "").upper() != "IDR":
-        return Verdict(False, f"currency {payment.currency!r} is not IDR")
+        return Verdict(False, f"Mata uang {payment.currency}, bukan IDR.")
     if not payment.whole_rupiah or payment.amount != purchase.total:
-        return Verdict(False, f"amount {payment.amount} is not the total {purchase.total}")
+        return Verdict(False, f"Dibayar {format_rupiah(payment.amount)}"
+                              f"{'' if payment.whole_rupiah else ' (bukan rupiah bulat)'}, "
+                              f"totalnya {format_rupiah(purchase.total)}.")
     return Verdict(True)
 
 

@@ -215,6 +215,7 @@ def _stock_moved(form: ProductForm, changed: inventory.StockChanged) -> None:
                 "penjualan atau perubahan lain). Periksa angkanya lalu simpan lagi.",
                 seen=changed.seen, now=changed.current)
     form.stale = True
+    form.stale_message = message  # also at the top of the form: on a phone the field is far down
     if changed.variant_id is None:
         form.stock.errors = list(form.stock.errors) + [message]
         form.stock_seen.data = changed.current

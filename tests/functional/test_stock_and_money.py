@@ -82,7 +82,7 @@ def test_the_purchases_own_session_with_another_amount_does_not_count(client, go
     assert answer[0].status_code == 200
     db.session.expire_all()
     assert db.session.get(Purchase, purchase.id).status == "pending"
-    assert "amount 1 is not the total 85000" in db.session.scalar(
+    assert "Dibayar Rp1, totalnya Rp85.000." in db.session.scalar(
         select(PaymentRecord.message).where(PaymentRecord.kind == "mismatch"))
 
 
