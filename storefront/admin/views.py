@@ -147,6 +147,18 @@ def payments():
     return render("admin/payments.html", mismatches=settlement.mismatches(), refunds=refunds)
 
 
+@bp.get("/pembayaran/<code>")
+@reader_required
+def payment_story(code: str):
+    """One purchase's whole payment story, with the gateway's ids, for the office."""
+    from ..checkout.models import Purchase
+    from ..payments import settlement
+
+    purchase = db.session.scalar(select(Purchase).where(Purchase.code == code[:24])) or abort(404)
+    return render("admin/payment_story.html", purchase=purchase,
+                  story=settlement.story(purchase))
+
+
 @click.command("shop-verify")
 @click.argument("slug")
 @click.option("--reject", "reason", default=None, help="Reject with this reason instead.")

@@ -20,10 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from ..basket.services import grouped
 from ..basket.views import current_basket
 from ..extensions import db, limiter
-from ..htmx import render
+from ..htmx import render, wants_fragment
 from ..inventory import services as inventory
 from ..payments import gateway as contract
-from ..payments import runner
+from ..payments import runner, settlement
 from . import services
 from .forms import ContactForm, PayForm
 from .models import Purchase
@@ -200,7 +200,8 @@ def done(code: str):
     purchase = _own_purchase(code)
     # Only webhooks and the reconciler ask the gateway; this page reads what they settled.
     response = render("checkout/done.html", blocks={"status-pembayaran": "status"},
-                      purchase=purchase)
+                      purchase=purchase,
+                      story=settlement.story(purchase) if not wants_fragment() else ())
     response.headers["Cache-Control"] = "no-store"
     return response
 

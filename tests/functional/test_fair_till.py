@@ -11,6 +11,7 @@ from storefront.exhibitions.models import Fair, Stand, StandItem
 from storefront.extensions import db
 from storefront.orders.models import Order
 from storefront.timeutil import utcnow
+from tests.conftest import IsolatedClient
 from tests.factories import ProductFactory, ShopFactory, UserFactory
 from tests.functional.test_checkout import deliver
 from tests.helpers import csrf_token
@@ -282,3 +283,25 @@ def test_the_catalogue_searches_one_stands_products(app, client, stand):
     assert stand["keripik"].slug in on_stand and elsewhere.slug not in on_stand
     assert elsewhere.slug in client.get("/katalog?q=keripik").get_data(as_text=True)
     assert "stan=pameran-situ/A-01" in client.get(stand["url"]).get_data(as_text=True)
+
+
+def test_anonymous_visitor_baskets_cannot_hoard_a_products_stock(app, stand):
+    """Issue 12: one POST used to hold a product's whole online stock for 15 minutes, and
+    dropping cookies gave every basket a fresh limit. Now a visitor basket takes at most
+    VISITOR_BASKET_MAX_UNITS of the online stock, and the address's unpaid baskets are
+    counted whatever the cookies say."""
+    app.config.update(VISITOR_BASKET_MAX_UNITS=3, HOLDS_PER_CLIENT=2)
+    app.test_client_class = IsolatedClient
+    keripik = items(stand)["Keripik Tempe"]  # online stock 10, no fair stock
+
+    def basket(quantity):
+        phone = app.test_client()  # a new browser each time: no cookies carried over
+        return phone.post(stand["url"] + "/beli", data={
+            f"q-{keripik.id}": str(quantity), "csrf_token": csrf_token(phone, stand["url"])})
+
+    greedy = basket(10)
+    assert greedy.status_code == 422 and "Paling banyak 3 per barang" in greedy.get_data(as_text=True)
+    assert [basket(1).status_code for _ in range(3)] == [303, 303, 429]
+    assert "Terlalu banyak pesanan belum dibayar" in basket(1).get_data(as_text=True)
+    db.session.refresh(stand["keripik"])
+    assert stand["keripik"].stock == 10 - 2

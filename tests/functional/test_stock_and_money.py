@@ -109,6 +109,16 @@ def test_a_real_payment_counts_once_and_is_on_record(client, goods, sandbox, run
     assert db.session.scalar(select(StockHold.state).where(
         StockHold.purchase_id == purchase.id).limit(1)) == "consumed"
     assert runner.invoke(args=["ledger-check"]).exit_code == 0
+    # The shopper's receipt and the office tell the story.
+    receipt = client.get(f"/pesanan/{purchase.code}").get_data(as_text=True)
+    assert "Riwayat pembayaran" in receipt and "Dihitung lunas" in receipt
+    assert purchase.payment_id not in receipt  # the gateway's ids are for the office
+    UserFactory(email="dinas@gerai.test", roles=["observer"])
+    office = client.application.test_client()
+    office.post("/masuk", data={"email": "dinas@gerai.test", "password": "kopi-tubruk-cisadane",
+                                "csrf_token": csrf_token(office, "/masuk")})
+    story = office.get(f"/admin/pembayaran/{purchase.code}").get_data(as_text=True)
+    assert purchase.payment_id in story and story.count("Kabar dari gateway") >= 1
 
 
 # --- a stale form over a sale ----------------------------------------------------------------

@@ -158,6 +158,7 @@ ROUTES: dict[str, Route] = {
     "admin.search_status": Route("/admin/pencarian", get=READERS),
     "admin.search_retry": Route("/admin/pencarian/ulangi", post=OFFICE),
     "admin.payments": Route("/admin/pembayaran", get=READERS),
+    "admin.payment_story": Route("/admin/pembayaran/{purchase_code}", get=READERS),
     "admin.audit": Route("/admin/audit", get=READERS),
     "admin.audit_export": Route("/admin/audit.csv", get=READERS),
     "admin.categories": Route("/admin/kategori", get=READERS),

@@ -94,3 +94,27 @@ def test_services_never_commit(module):
                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                and node.func.attr == "commit"]
     assert commits == [], f"{module} commits at lines {commits}: the view or command owns that"
+
+
+def _imports(module: str) -> set[str]:
+    """Package-relative modules a file imports (``..checkout.services`` -> checkout.services)."""
+    tree = ast.parse((ROOT / module).read_text())
+    package = module.rsplit("/", 1)[0].split("/")
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[:len(package) - node.level + 1]
+            target = ".".join([*base, node.module] if node.module else base)
+            found.add(target)
+            found.update(f"{target}.{alias.name}" for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("module", ["inventory/services.py", "payments/settlement.py",
+                                    "checkout/services.py"])
+def test_the_owners_depend_on_no_caller(module):
+    """The old circle (checkout.services <-> exhibitions.till <-> seller.services) is gone:
+    the owners of stock and payment state import none of the modules that use them."""
+    callers = {"checkout.services", "seller.services", "exhibitions.till", "payments.runner",
+               "checkout.views", "seller.views", "exhibitions.till_views"}
+    assert _imports(module) & callers == set()
