@@ -39,3 +39,76 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+
+// Every refused htmx request says why, where the person is looking. htmx swaps nothing
+// for a 4xx/5xx (bar 409/422, which carry the form with its messages), so a 413 for a
+// too-large photo, a 429 or a 403 used to change nothing on screen. The reason from our
+// error page (or any alert in the answer) goes into a notice at the element that sent
+// the request (the form, or the link or button carrying hx-post); what was typed stays
+// where it was. Text only: the answer is parsed inert and never inserted as markup.
+function requestNotice(elt) {
+  let notice = elt.nextElementSibling;
+  if (!(notice && notice.classList.contains("request-error"))) {
+    notice = document.createElement("div");
+    notice.className = "notice error-box request-error";
+    notice.setAttribute("role", "alert");
+    notice.setAttribute("hx-disable", "");  // it may quote what someone typed
+    notice.tabIndex = -1;
+    elt.insertAdjacentElement("afterend", notice);
+  }
+  return notice;
+}
+
+function metaText(name, code) {
+  const meta = document.querySelector(`meta[name="${name}"]`);
+  return meta ? meta.content.replace("{code}", code) : `${code}`;
+}
+
+// The reason an answer gives: our error page's title and message, else its alerts.
+function reasonIn(xhr) {
+  const type = xhr.getResponseHeader("Content-Type") || "";
+  if (!type.startsWith("text/html") || !xhr.responseText) return null;
+  const answer = new DOMParser().parseFromString(xhr.responseText, "text/html");
+  const text = (node) => (node ? node.textContent.trim() : "");
+  const message = answer.querySelector("[data-error-message]");
+  if (message) {
+    return { title: text(answer.querySelector("[data-error-title]")), lines: [text(message)] };
+  }
+  const alerts = Array.from(answer.querySelectorAll('[role="alert"], .error')).map(text);
+  return alerts.some(Boolean) ? { title: "", lines: alerts.filter(Boolean).slice(0, 3) } : null;
+}
+
+function showRefusal(elt, reason) {
+  if (!elt || !elt.isConnected) return;
+  const notice = requestNotice(elt);
+  const parts = [];
+  if (reason.title) {
+    const title = document.createElement("strong");
+    title.textContent = reason.title;
+    parts.push(title);
+  }
+  for (const line of reason.lines) {
+    const paragraph = document.createElement("p");
+    paragraph.textContent = line;
+    parts.push(paragraph);
+  }
+  notice.replaceChildren(...parts);
+  notice.scrollIntoView({ block: "nearest" });
+  notice.focus({ preventScroll: true });
+}
+
+document.addEventListener("htmx:responseError", (event) => {
+  const xhr = event.detail.xhr;
+  showRefusal(event.detail.elt,
+              reasonIn(xhr) || { title: "", lines: [metaText("request-failed", xhr.status)] });
+});
+for (const failure of ["htmx:sendError", "htmx:timeout"]) {
+  document.addEventListener(failure, (event) => {
+    showRefusal(event.detail.elt, { title: "", lines: [metaText("connection-failed", "")] });
+  });
+}
+// A new try clears the last refusal of the same form.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const notice = event.detail.elt.nextElementSibling;
+  if (notice && notice.classList.contains("request-error")) notice.remove();
+});
