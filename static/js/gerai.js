@@ -104,7 +104,10 @@ document.addEventListener("htmx:responseError", (event) => {
 });
 for (const failure of ["htmx:sendError", "htmx:timeout"]) {
   document.addEventListener(failure, (event) => {
-    showRefusal(event.detail.elt, { title: "", lines: [metaText("connection-failed", "")] });
+    const elt = event.detail.elt;
+    // The stand till shows the network state itself and keeps cash sales offline (stand.js).
+    if (elt && elt.closest && elt.closest("[data-till]")) return;
+    showRefusal(elt, { title: "", lines: [metaText("connection-failed", "")] });
   });
 }
 // A new try clears the last refusal of the same form.
