@@ -999,6 +999,16 @@ def prepare_catalogue(url: str, schema: str) -> tuple[list[Product], Product, di
             initial)
 
 
+def print_statements() -> None:
+    """SQL statements and Gerai CPU per paid checkout, step by step (one shopper, in one
+    process: bench/checkout_statements.py), beside a bare endpoint measured with them."""
+    print("\n(4) Statements a paid checkout (bench/checkout_statements.py, in-process, SQLite)")
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("checkout_statements.py")),
+                           "--checkouts", "20"], capture_output=True, text=True, timeout=300)
+    for line in (done.stdout or done.stderr).splitlines()[-12:]:
+        print(f"  {line}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shoppers", type=int, default=50)
@@ -1066,6 +1076,7 @@ def main() -> None:
                      | set(race_result["paid"]))
         ledger = verify_ledger(args.database_url, schema, initial, seen_paid)
         print_ledger(ledger)
+        print_statements()
 
         rate = len(result["window"]) / args.seconds
         p95 = percentiles([(c.paid - c.started) * 1000 for c in result["window"]])["p95"]
