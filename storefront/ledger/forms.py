@@ -19,7 +19,9 @@ class PayoutForm(GeraiForm):
         InputRequired(REQUIRED), NumberRange(1, 10_000_000_000, _l("Jumlah harus lebih dari Rp 0."))])
     reference = StringField(_l("Referensi transfer bank"), validators=[DataRequired(REQUIRED),
                                                                       Length(max=80)])
-    paid_on = DayField(_l("Tanggal transfer"), validators=[DataRequired(_l("Isi tanggal transfer."))])
+    # InputRequired, not DataRequired: a typed date the field could not read keeps its
+    # own reason instead of "fill in the date".
+    paid_on = DayField(_l("Tanggal transfer"), validators=[InputRequired(_l("Isi tanggal transfer."))])
     note = StringField(_l("Catatan (opsional)"), validators=[Optional(), Length(max=300)])
 
     def __init__(self, *args, **kwargs):
@@ -31,6 +33,8 @@ class PayoutForm(GeraiForm):
     def validate_paid_on(self, field):
         """A payout records money already sent: not in the future (Jakarta's today), and
         not before Gerai's books began (year 1 and 9999 were both accepted once)."""
+        if field.data is None:
+            return  # unreadable: the field has said why
         if field.data > today_in_jakarta():
             raise ValidationError(_l("Tanggal transfer tidak boleh setelah hari ini."))
         if field.data < EARLIEST_PAYOUT:
