@@ -4,7 +4,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, HiddenField, StringField
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -13,7 +12,7 @@ from wtforms.validators import (
 )
 
 from ..basket.models import MAX_QUANTITY
-from ..forms import GeraiForm
+from ..forms import EmailAddress, GeraiForm
 from ..params import MAX_ID, WholeNumberField
 from ..seller.phone import normalise_whatsapp
 
@@ -36,7 +35,7 @@ class ContactForm(GeraiForm):
     name = StringField(_l("Nama penerima"), validators=[DataRequired(_l("Wajib diisi.")), Length(max=120)])
     whatsapp = StringField(_l("Nomor WhatsApp"), validators=[DataRequired(_l("Wajib diisi.")), Length(max=24)])
     email = EmailField(_l("Email (opsional)"), validators=[
-        Optional(), Email(_l("Alamat email tidak valid."), check_deliverability=False), Length(max=254)])
+        Optional(), EmailAddress(), Length(max=254)])
 
     def validate_whatsapp(self, field):
         try:

@@ -1,6 +1,14 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TimeField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from ..forms import GeraiForm
 from ..params import DayField, WholeNumberField
@@ -11,8 +19,9 @@ REQUIRED = _l("Wajib diisi.")
 class FairForm(GeraiForm):
     name = StringField(_l("Nama pameran"), validators=[DataRequired(REQUIRED), Length(max=140)])
     venue = StringField(_l("Tempat"), validators=[DataRequired(REQUIRED), Length(max=200)])
-    starts_on = DayField(_l("Mulai"), validators=[DataRequired(_l("Isi tanggal mulai."))])
-    ends_on = DayField(_l("Selesai"), validators=[DataRequired(_l("Isi tanggal selesai."))])
+    # InputRequired: an unreadable or out-of-range date keeps DayField's own reason.
+    starts_on = DayField(_l("Mulai"), validators=[InputRequired(_l("Isi tanggal mulai."))])
+    ends_on = DayField(_l("Selesai"), validators=[InputRequired(_l("Isi tanggal selesai."))])
     opens_at = TimeField(_l("Buka pukul"), validators=[DataRequired(REQUIRED)])
     closes_at = TimeField(_l("Tutup pukul"), validators=[DataRequired(REQUIRED)])
 

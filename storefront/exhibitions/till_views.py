@@ -23,10 +23,11 @@ from sqlalchemy import select
 from ..checkout.models import Purchase
 from ..checkout.views import holder
 from ..extensions import db, limiter
+from ..forms import one_line_text
 from ..htmx import render, wants_fragment
 from ..money import format_rupiah, parse_rupiah
 from ..orders.models import Order
-from ..params import record_id, whole_number
+from ..params import plain_text, record_id, whole_number
 from ..payments import gateway as contract
 from ..payments import runner
 from ..timeutil import jakarta_day_start, today_in_jakarta
@@ -135,7 +136,7 @@ def sell(slug: str, code: str):
             received = parse_rupiah(request.form["diterima"])
         except ValueError:
             errors["diterima"] = _("Tulis uang diterima dalam rupiah, misalnya 50.000.")
-    key = (request.form.get("kunci") or "").strip()
+    key = one_line_text(request.form.get("kunci") or "").strip()
     if not (8 <= len(key) <= 64):
         errors["kunci"] = _("Formulir kedaluwarsa. Muat ulang layar kasir.")
     purchase, new = None, False
@@ -226,7 +227,7 @@ def void(slug: str, code: str, order: str):
             flash(_("Penjualan %(code)s sudah dibatalkan.", code=sale.code))
             return redirect(url_for(".screen", slug=slug, code=code), 303)
         return render("exhibitions/till_void.html", fair=fair, stand=stand, order=sale)
-    reason = (request.form.get("alasan") or "").strip()[:300]
+    reason = plain_text(request.form.get("alasan"), 300)
     if len(reason) < 3:
         return render("exhibitions/till_void.html", fair=fair, stand=stand, order=sale,
                       reason=reason, error=_("Tulis alasan pembatalan (minimal 3 huruf)."),

@@ -21,7 +21,7 @@ from ..htmx import render
 from ..inventory import services as inventory
 from ..media import PictureRejected, StorageUnavailable, load_picture, store_picture
 from ..orders.models import ORDER_STATUSES, Order
-from ..params import MAX_ID, whole_number
+from ..params import MAX_ID, plain_text, whole_number
 from ..payments import runner
 from ..payments.gateway import PaymentError
 from ..places import KELURAHAN_BY_KECAMATAN
@@ -150,10 +150,12 @@ def _category_choices():
     return [(c.id, c.name) for top in top_categories() for c in [top, *top.children]]
 
 
-def _product_form(product: Product | None = None) -> ProductForm:
-    form = ProductForm(obj=product)
+def _product_form(product: Product | None = None, *, bound: bool = True) -> ProductForm:
+    """The listing form; ``bound=False`` shows the product as saved even while another
+    form on the page (a photo's alt text) was posted."""
+    form = ProductForm(obj=product) if bound else ProductForm(formdata=None, obj=product)
     form.category_id.choices = _category_choices()
-    if not form.is_submitted():
+    if not bound or not form.is_submitted():
         form.stock_seen.data = product.stock if product is not None else 0
         if product is not None:
             for variant in product.variants:
@@ -232,7 +234,7 @@ def products():
     status = request.args.get("status") or None
     if status not in (None, "draft", "active", "archived"):
         status = None
-    text = (request.args.get("q") or "")[:100]
+    text = plain_text(request.args.get("q"), 100)
     page = whole_number(request.args.get("hal"), low=1, high=999, default=1)
     rows, total = services.list_products(g.shop, status, text, page)
     return render("seller/products.html", blocks={"daftar-produk": "product_rows"},
@@ -267,10 +269,11 @@ def edit_product(product_id: int):
     return _product_page(product, form, PhotoForm(formdata=None), status)
 
 
-def _product_page(product: Product, form: ProductForm, photo_form: PhotoForm, status: int):
+def _product_page(product: Product, form: ProductForm, photo_form: PhotoForm, status: int,
+                  **extra):
     return render("seller/product_form.html", form=form, product=product,
                   photo_form=photo_form, stock_form=_stock_form(product, None),
-                  history=services.stock_history(product, 10), http_status=status)
+                  history=services.stock_history(product, 10), http_status=status, **extra)
 
 
 @bp.post("/produk/<int:product_id>/cepat")
@@ -380,9 +383,13 @@ def photo_action(product_id: int, image_id: int, action: str):
         db.session.commit()
     else:
         form = AltForm()
-        if form.validate_on_submit():
-            image.alt = form.alt.data or ""
-            db.session.commit()
+        if not form.validate_on_submit():
+            # Too long (or a stale form): the text comes back next to its photo, with why.
+            return _product_page(product, _product_form(product, bound=False),
+                                 PhotoForm(formdata=None), 422, alt_form=form,
+                                 alt_image_id=image.id)
+        image.alt = form.alt.data or ""
+        db.session.commit()
     return redirect(url_for(".edit_product", product_id=product.id) + "#foto", 303)
 
 

@@ -39,7 +39,7 @@ def test_create_a_fair(fair):
     ({"ends_on": "2026-12-01"}, "tidak boleh sebelum"),
     ({"closes_at": "08:00"}, "harus setelah jam buka"),
     ({"name": ""}, "Wajib diisi"),
-    ({"starts_on": "besok"}, "Isi tanggal mulai"),
+    ({"starts_on": "besok"}, "Tanggal tidak valid. Pilih dari kalender"),
 ])
 def test_bad_fair_details_are_explained(client, organizer, changes, message):
     response = post(client, "/pameran/baru", {**FAIR, **changes}, "/pameran/baru")

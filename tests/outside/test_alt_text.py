@@ -2,9 +2,7 @@
 
 A seller saving 250 characters of alt text got the page back as if saved, with the old
 text: the view ignores an invalid AltForm and redirects. The template shows the reason
-next to the photo's field once the view passes the refused form back (see the note on
-the xfail below); the view is in storefront/seller/views.py, which this change may not
-edit.
+next to the photo's field once the view passes the refused form back, as it now does.
 """
 
 from __future__ import annotations
@@ -44,9 +42,6 @@ def test_alt_text_within_200_characters_is_saved(photo):
     assert 'value="Kopi bubuk robusta 250 gram"' in saved.text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "needs storefront/seller/views.py photo_action to render the page with the refused "
-    "AltForm (422, alt_form=form, alt_image_id=image.id) instead of redirecting"))
 def test_alt_text_over_200_characters_is_refused_next_to_the_field(photo):
     browser, product_id, image_id = photo
     typed = "Kopi bubuk robusta dari lereng Gunung Halimun, " * 6  # 276 characters
