@@ -285,6 +285,7 @@ def prepare_fair(url: str, schema: str, env: dict, count: int) -> FairInfo:
                                 .values(password_hash=hash_password(PASSWORD)))
             sql.session.commit()
             accounts.register("Panitia Bench", ORGANIZER, PASSWORD, roles=["organizer"])
+            sql.session.commit()
             result = FairInfo(fair.id, fair.slug, infos)
             sql.session.remove()
             sql.engine.dispose()

@@ -31,11 +31,10 @@ def register(name: str, email: str, password: str, roles=("shopper",)) -> User:
                 password_hash=hash_password(password))
     for role in roles:
         user.grant(role)
-    db.session.add(user)
     try:
-        db.session.commit()
-    except IntegrityError:  # the same address registered at the same moment
-        db.session.rollback()
+        with db.session.begin_nested():  # the same address registered at the same moment
+            db.session.add(user)
+    except IntegrityError:
         raise EmailTaken(email) from None
     return user
 
@@ -54,14 +53,14 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-        db.session.commit()
+        db.session.flush()
     return user
 
 
 def end_all_sessions(user: User) -> None:
     """Every cookie that named the old token stops working."""
     user.rotate_session_token()
-    db.session.commit()
+    db.session.flush()
 
 
 # --- password reset ------------------------------------------------------------------------
@@ -95,7 +94,7 @@ def user_for_reset(token: str) -> User | None:
 def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     user.rotate_session_token()  # every session of the old password ends
-    db.session.commit()
+    db.session.flush()
 
 
 # --- registration by email ---------------------------------------------------------------

@@ -38,6 +38,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
+        db.session.commit()  # a stronger hash of the password, when it was rehashed
         if user:
             _start_session(user)
             return redirect(safe_next(request.args.get("next")))
@@ -116,6 +117,7 @@ def finish_registration(token: str):
         roles = ["shopper", "seller"] if pending["sell"] else ["shopper"]
         try:
             user = services.register(pending["name"], pending["email"], form.password.data, roles)
+            db.session.commit()
         except services.EmailTaken:
             form, status = None, 409  # the same link, finished twice at once
         else:
@@ -134,6 +136,7 @@ def finish_registration(token: str):
 @login_required
 def logout():
     services.end_all_sessions(current_user._get_current_object())
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("Anda sudah keluar."))
@@ -184,6 +187,7 @@ def reset(token: str):
     form = NewPasswordForm()
     if form.validate_on_submit():
         services.set_password(user, form.password.data)
+        db.session.commit()
         flash(_("Kata sandi baru tersimpan. Silakan masuk."))
         return redirect(url_for(".login"), 303)
     response = render("accounts/reset.html", form=form, http_status=422 if form.is_submitted() else 200)

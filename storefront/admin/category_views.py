@@ -49,6 +49,7 @@ def add_category():
         form.name.errors = [NAME_TAKEN]
         return _page(form, 422)
     services.add_category(name, parent, current_user)
+    db.session.commit()
     flash(_("Kategori %(name)s ditambahkan.", name=name))
     return redirect(url_for(".categories"), 303)
 
@@ -62,6 +63,7 @@ def rename_category(category_id: int):
         name = form.name.data.strip()
         if not services.name_taken(name, category.parent_id, category.id):
             services.rename_category(category, name, current_user)
+            db.session.commit()
             flash(_("Nama kategori disimpan: %(name)s.", name=name))
             return redirect(url_for(".categories"), 303)
         form.name.errors = [NAME_TAKEN]
@@ -73,6 +75,7 @@ def rename_category(category_id: int):
 def move_category(category_id: int, direction: str):
     category = _category(category_id)
     services.move_category(category, -1 if direction == "naik" else 1, current_user)
+    db.session.commit()
     return redirect(url_for(".categories") + f"#kategori-{category.id}", 303)
 
 
@@ -83,6 +86,7 @@ def delete_category(category_id: int):
     name = category.name
     try:
         services.delete_category(category, current_user)
+        db.session.commit()
     except services.CategoryInUse as in_use:
         if in_use.products:
             problem = _("Kategori %(name)s tidak bisa dihapus: masih dipakai %(count)d produk. "

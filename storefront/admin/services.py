@@ -81,7 +81,7 @@ def add_category(name: str, parent: Category | None, actor) -> Category:
     db.session.add(category)
     db.session.flush()
     record(actor, "category.create", category, after=_state(category))
-    db.session.commit()
+    db.session.flush()
     return category
 
 
@@ -92,7 +92,7 @@ def rename_category(category: Category, name: str, actor) -> None:
     before = _state(category)
     category.name = name
     record(actor, "category.rename", category, before=before, after=_state(category))
-    db.session.commit()
+    db.session.flush()
 
 
 def move_category(category: Category, step: int, actor) -> bool:
@@ -108,7 +108,7 @@ def move_category(category: Category, step: int, actor) -> bool:
         if sibling.position != position:  # touch only what moved: each change re-renders the menu
             sibling.position = position
     record(actor, "category.move", category, before=before, after=_state(category))
-    db.session.commit()
+    db.session.flush()
     return True
 
 
@@ -120,7 +120,7 @@ def delete_category(category: Category, actor) -> None:
         raise CategoryInUse(products, children)
     record(actor, "category.delete", category, before=_state(category))
     db.session.delete(category)
-    db.session.commit()
+    db.session.flush()
 
 
 # --- roles ------------------------------------------------------------------------------
@@ -153,7 +153,7 @@ def grant_role(user: User, role: str, actor) -> bool:
     user.grant(role)
     record(actor, "user.role_grant", user, before={"roles": before},
            after={"roles": sorted(user.role_names)}, note=role)
-    db.session.commit()
+    db.session.flush()
     return True
 
 
@@ -168,7 +168,7 @@ def revoke_role(user: User, role: str, actor) -> bool:
     user.roles.remove(held[0])
     record(actor, "user.role_revoke", user, before={"roles": before},
            after={"roles": sorted(user.role_names)}, note=role)
-    db.session.commit()
+    db.session.flush()
     return True
 
 

@@ -51,7 +51,9 @@ def grant_role(user_id: int):
     if not form.validate_on_submit():
         return _page(status=422, role_form=form, granting=user)
     role = form.role.data
-    if services.grant_role(user, role, current_user):
+    granted = services.grant_role(user, role, current_user)
+    db.session.commit()
+    if granted:
         flash(_("%(user)s sekarang punya peran %(role)s.", user=user.email, role=ROLE_LABELS[role]))
     else:
         flash(_("%(user)s sudah punya peran %(role)s.", user=user.email, role=ROLE_LABELS[role]))
@@ -66,6 +68,7 @@ def revoke_role(user_id: int, role: str):
         abort(404)
     try:
         revoked = services.revoke_role(user, role, current_user)
+        db.session.commit()
     except services.OwnAdminRole:
         return _page(status=409, problem=_(
             "Anda tidak bisa mencabut peran admin Anda sendiri. Minta admin lain melakukannya."))

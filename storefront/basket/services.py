@@ -69,7 +69,7 @@ def add(basket: Basket, product: Product, variant: ProductVariant | None, quanti
         basket.lines.append(line)
     else:
         line.quantity = wanted
-    db.session.commit()
+    db.session.flush()
     return line
 
 
@@ -79,19 +79,19 @@ def set_quantity(line: BasketLine, quantity: int, messages) -> None:
     if quantity > line.available:
         raise CannotAdd(messages["too_many"] % {"n": min(line.available, MAX_QUANTITY)})
     line.quantity = quantity
-    db.session.commit()
+    db.session.flush()
 
 
 def remove(line: BasketLine) -> None:
     line.basket.lines.remove(line)
-    db.session.commit()
+    db.session.flush()
 
 
 def accept_prices(basket: Basket) -> None:
     """The shopper saw the new prices: remember them as seen."""
     for line in basket.lines:
         line.price_seen = line.unit_price
-    db.session.commit()
+    db.session.flush()
 
 
 def merge_into_account(user, token: str | None) -> None:
@@ -102,7 +102,7 @@ def merge_into_account(user, token: str | None) -> None:
     own = find(user)
     if own is None:
         anonymous.user_id = user.id
-        db.session.commit()
+        db.session.flush()
         return
     for line in list(anonymous.lines):
         existing = _line_for(own, line.product_id, line.variant_id)
@@ -112,7 +112,7 @@ def merge_into_account(user, token: str | None) -> None:
             own.lines.append(BasketLine(product_id=line.product_id, variant_id=line.variant_id,
                                         quantity=line.quantity, price_seen=line.price_seen))
     db.session.delete(anonymous)
-    db.session.commit()
+    db.session.flush()
 
 
 @dataclass

@@ -56,6 +56,7 @@ def _remember(response, basket):
 @user_logged_in.connect
 def _merge_cart(sender, user, **extra):
     services.merge_into_account(user, request.cookies.get(services.COOKIE))
+    db.session.commit()
 
 
 def _id_or_none(value) -> int | None:
@@ -79,6 +80,7 @@ def add():
     else:
         try:
             services.add(basket, product, variant, form.quantity.data, messages())
+            db.session.commit()
         except services.CannotAdd as refused:
             error, status = refused.message, 409
     db.session.commit()
@@ -128,6 +130,7 @@ def change(line_id: int):
     else:
         try:
             services.set_quantity(line, form.quantity.data, messages())
+            db.session.commit()
         except services.CannotAdd as refused:
             errors[line.id] = refused.message
     g.pop("basket_count", None)
@@ -141,6 +144,7 @@ def change(line_id: int):
 @bp.post("/keranjang/baris/<int:line_id>/hapus")
 def remove(line_id: int):
     services.remove(_own_line(line_id))
+    db.session.commit()
     g.pop("basket_count", None)
     if not wants_fragment():
         return redirect(url_for(".show"), 303)
@@ -152,4 +156,5 @@ def accept_prices():
     basket = current_basket()
     if basket:
         services.accept_prices(basket)
+        db.session.commit()
     return redirect(url_for(".show"), 303)

@@ -49,7 +49,7 @@ def create(name: str, legal_number: str, kecamatan: str, kelurahan: str, actor,
     record(actor, "cooperative.create", coop, after={
         "name": name, "legal_number": legal_number, "kelurahan": kelurahan,
         "managers": [u.email for u in managers]})
-    db.session.commit()
+    db.session.flush()
     return coop
 
 
@@ -77,7 +77,7 @@ def _ask(coop: Cooperative, shop: Shop, status: str, actor) -> Membership:
     db.session.flush()
     record(actor, f"membership.{status}", membership,
            after={"cooperative": coop.slug, "shop": shop.slug})
-    db.session.commit()
+    db.session.flush()
     return membership
 
 
@@ -103,9 +103,9 @@ def accept(membership: Membership, actor) -> Membership:
     record(actor, "membership.accept", membership, before={"status": before},
            after={"status": "active"})
     try:
-        db.session.commit()
-    except IntegrityError:  # joined elsewhere at the same moment
-        db.session.rollback()
+        with db.session.begin_nested():  # joined elsewhere at the same moment
+            db.session.flush()
+    except IntegrityError:
         raise MembershipRefused(_("Toko ini baru saja bergabung dengan koperasi lain.")) from None
     return membership
 
@@ -116,7 +116,7 @@ def decline(membership: Membership, actor) -> Membership:
         membership.status = "declined"
         record(actor, "membership.decline", membership, before={"status": before},
                after={"status": "declined"})
-        db.session.commit()
+        db.session.flush()
     return membership
 
 
@@ -125,7 +125,7 @@ def leave(membership: Membership, actor) -> Membership:
         membership.status, membership.left_at = "ended", utcnow()
         record(actor, "membership.end", membership, before={"status": "active"},
                after={"status": "ended"})
-        db.session.commit()
+        db.session.flush()
     return membership
 
 

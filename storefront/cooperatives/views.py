@@ -16,7 +16,7 @@ from ..catalogue.models import Shop
 from ..exports import export_response
 from ..extensions import db
 from ..htmx import render, wants_fragment
-from ..params import MAX_ID, record_id, whole_number
+from ..params import MAX_ID, plain_text, record_id, whole_number
 from ..places import KELURAHAN_BY_KECAMATAN
 from ..seller.services import shop_of
 from ..timeutil import jakarta_day_start, today_in_jakarta
@@ -145,7 +145,7 @@ def export(coop: Cooperative, kind: str):
 @bp.post("/koperasi/<slug>/undang")
 @manager_only
 def invite(coop: Cooperative):
-    slug = (request.form.get("toko") or "").strip().lower()
+    slug = plain_text(request.form.get("toko"), 200).lower()
     shop = db.session.scalar(select(Shop).where(Shop.slug == slug, Shop.verified))
     if shop is None:
         flash(_("Toko dengan alamat %(slug)s tidak ditemukan atau belum terverifikasi.",
@@ -153,6 +153,7 @@ def invite(coop: Cooperative):
         return redirect(url_for(".home", slug=coop.slug), 303)
     try:
         services.invite(coop, shop, current_user)
+        db.session.commit()
     except services.MembershipRefused as refused:
         flash(refused.message, "error")
     else:
@@ -173,10 +174,13 @@ def _act(membership: Membership, action: str, *, accepts: str, ends: str) -> Non
     try:
         if action == "terima" and membership.status == accepts:
             services.accept(membership, current_user)
+            db.session.commit()
         elif action == "tolak":
             services.decline(membership, current_user)
+            db.session.commit()
         elif action == ends:
             services.leave(membership, current_user)
+            db.session.commit()
         else:
             abort(409)
     except services.MembershipRefused as refused:
@@ -197,6 +201,7 @@ def membership():
         else:
             try:
                 services.request_to_join(coop, shop, current_user)
+                db.session.commit()
             except services.MembershipRefused as refused:
                 flash(refused.message, "error")
             else:
@@ -256,6 +261,7 @@ def _create(form: CooperativeForm):
             coop = services.create(form.name.data.strip(), form.legal_number.data.strip(),
                                    form.kecamatan.data, form.kelurahan.data, current_user,
                                    managers=managers)
+            db.session.commit()
             flash(_("Koperasi %(name)s dibuat.", name=coop.name))
             return redirect(url_for(".office_list"), 303)
         status = 409 if taken else 422

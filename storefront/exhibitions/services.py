@@ -37,7 +37,7 @@ def create_fair(name, venue, starts_on, ends_on, opens_at, closes_at, actor=None
         "name": name, "slug": slug, "venue": venue, "starts_on": starts_on.isoformat(),
         "ends_on": ends_on.isoformat(), "opens_at": opens_at.isoformat(),
         "closes_at": closes_at.isoformat()})
-    db.session.commit()
+    db.session.flush()
     return fair
 
 
@@ -59,7 +59,7 @@ def add_stands(fair: Fair, zone: str, first: int, count: int, notes: str = "",
     db.session.add_all(stands)
     record(actor, "fair.add_stands", fair, after={"zone": zone, "count": count,
                                                   "first": codes[0], "last": codes[-1]})
-    db.session.commit()
+    db.session.flush()
     return stands
 
 
@@ -68,7 +68,7 @@ def assign(stand: Stand, shop: Shop | None, actor=None) -> None:
     stand.shop = shop
     record(actor, "stand.assign", stand, before=before, note=f"{stand.fair.slug} {stand.code}",
            after={"shop_id": shop.id if shop else None, "shop": shop.slug if shop else None})
-    db.session.commit()
+    db.session.flush()
 
 
 def stand_by_code(fair: Fair, code: str) -> Stand | None:

@@ -58,6 +58,7 @@ def new_fair():
         fair = services.create_fair(form.name.data.strip(), form.venue.data.strip(),
                                     form.starts_on.data, form.ends_on.data,
                                     form.opens_at.data, form.closes_at.data, actor=current_user)
+        db.session.commit()
         flash(_("Pameran dibuat. Sekarang susun stannya."))
         return redirect(url_for(".fair", slug=fair.slug), 303)
     return render("exhibitions/fair_form.html", form=form,
@@ -86,6 +87,7 @@ def add_stands(slug: str):
     try:
         made = services.add_stands(fair, form.zone.data.upper(), form.first.data or 1,
                                    form.count.data, form.notes.data or "", actor=current_user)
+        db.session.commit()
     except services.StandCodeTaken as taken:
         form.zone.errors = [_("Kode stan sudah ada: %(codes)s.", codes=", ".join(taken.codes[:5]))]
         return _fair_page(fair, form, 409)
@@ -107,6 +109,7 @@ def assign(slug: str, code: str):
         if shop is None or not shop.verified:
             abort(422)
     services.assign(stand, shop, actor=current_user)
+    db.session.commit()
     if request.headers.get("HX-Request") == "true":
         return render("exhibitions/fair.html", blocks={f"stan-{stand.id}": "stand_row"},
                       fair=fair, stand=stand, shops=db.session.scalars(

@@ -96,7 +96,7 @@ def record_payout(shop: Shop, amount: int, reference: str, paid_on: date, user,
     record(user, "payout.record", payout, after={"shop": shop.slug, "amount": amount,
                                                   "reference": reference,
                                                   "paid_on": paid_on.isoformat()})
-    db.session.commit()
+    db.session.flush()
     return payout
 
 

@@ -64,6 +64,7 @@ def shop_statement(shop_id: int):
             return _statement_page("ledger/office.html", shop, form, 422)
         services.record_payout(shop, form.amount.data, form.reference.data.strip(),
                                form.paid_on.data, current_user, form.note.data or "")
+        db.session.commit()
         flash(_("Pembayaran %(amount)s ke %(shop)s dicatat.", amount=form.amount.raw_data[0],
                 shop=shop.name))
         return redirect(url_for(".shop_statement", shop_id=shop.id), 303)

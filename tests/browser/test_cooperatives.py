@@ -46,6 +46,7 @@ def cooperative(live_app):
         coop = coops.create(f"Koperasi Uji {n}", f"AHU-UJI-{n}", shop.kecamatan, shop.kelurahan,
                             office, managers=[manager])
         coops.accept(coops.invite(coop, shop, manager), shop.owner)
+        db.session.commit()
         fair = Fair(name=f"Pameran Koperasi {n}", slug=f"pameran-koperasi-{n}", venue="Situ",
                     starts_on=date.today(), ends_on=date.today() + timedelta(days=1))
         stand = Stand(fair=fair, code="K-01", shop=shop)

@@ -16,8 +16,10 @@ from tests.helpers import csrf_token, ring_up
 def coop(app):
     manager = UserFactory(email="pengelola@contoh.id", roles=["shopper"])
     office = UserFactory(email="dinas@contoh.id", roles=["admin"])
-    return coops.create("Koperasi Maju Bersama", "AHU-0001234.AH.01.26", "Cipondoh", "Ketapang",
+    coop = coops.create("Koperasi Maju Bersama", "AHU-0001234.AH.01.26", "Cipondoh", "Ketapang",
                         office, managers=[manager])
+    db.session.commit()  # as the office's view does
+    return coop
 
 
 def sell(stand, amount, key):
@@ -26,7 +28,9 @@ def sell(stand, amount, key):
 
 def join(coop, shop):
     membership = coops.invite(coop, shop, coop.managers[0])
-    return coops.accept(membership, shop.owner)
+    accepted = coops.accept(membership, shop.owner)
+    db.session.commit()
+    return accepted
 
 
 def test_manager_sees_member_sales_only_from_joining(app, client, auth, coop, fair):  # noqa: F811
@@ -39,6 +43,7 @@ def test_manager_sees_member_sales_only_from_joining(app, client, auth, coop, fa
     assert after.code in page and "Rp25.000" in page and "Rp10.000" not in page
     # Leaving ends it: later sales are not the cooperative's.
     coops.leave(coops.active_membership(stand.shop), stand.shop.owner)
+    db.session.commit()
     later = sell(stand, 40_000, "setelah-keluar-1")
     page = client.get(f"/koperasi/{coop.slug}").get_data(as_text=True)
     assert later.code not in page and after.code in page
@@ -106,6 +111,7 @@ def test_another_cooperatives_manager_is_refused(app, client, auth, coop, fair):
     coops.create("Koperasi Lain", "AHU-0005555.AH.01.26", "Benda", "Belendung",
                  UserFactory(roles=["admin"]), managers=[other_manager])
     membership = coops.invite(coop, fair.stands[0].shop, coop.managers[0])
+    db.session.commit()
     auth.login("lain@contoh.id")
     token = csrf_token(client, "/")
     assert client.get(f"/koperasi/{coop.slug}").status_code == 403
@@ -117,6 +123,7 @@ def test_another_cooperatives_manager_is_refused(app, client, auth, coop, fair):
 def test_observer_reads_and_cannot_act(app, client, auth, coop, fair):  # noqa: F811
     UserFactory(email="auditor@contoh.id", roles=["observer"])
     membership = coops.invite(coop, fair.stands[0].shop, coop.managers[0])
+    db.session.commit()
     auth.login("auditor@contoh.id")
     page = client.get(f"/koperasi/{coop.slug}").get_data(as_text=True)
     assert "Undang toko" not in page and "Batalkan undangan" not in page and "Keluarkan" not in page

@@ -45,6 +45,7 @@ def test_a_payout_is_posted_and_audited(app, stand):
     office = UserFactory(roles=["admin"])
     shop = stand.shop
     ledger.record_payout(shop, 75_000, "BCA 0012345", date.today(), office)
+    db.session.commit()
     assert ledger.statement(shop.id).payouts == -75_000
     audit = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "payout.record"))
     assert audit.actor_id == office.id and audit.after["amount"] == 75_000

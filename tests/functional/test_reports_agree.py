@@ -57,6 +57,7 @@ def city(app):
     db.session.commit()
     made = [coops.create(f"Koperasi {n}", f"AHU-{n}", "Cipondoh", "Ketapang", office,
                          managers=[UserFactory()]) for n in range(2)]
+    db.session.commit()
     return {"office": office, "fair": fair, "shops": shops, "coops": made}
 
 
@@ -125,13 +126,16 @@ def play(city, event) -> None:
         shop, coop = shops[args[0]], city["coops"][args[1]]
         if coops.active_membership(shop) is None and coops.open_membership(coop, shop) is None:
             coops.accept(coops.invite(coop, shop, coop.managers[0]), shop.owner)
+            db.session.commit()
     elif kind == "leave":
         membership = coops.active_membership(shops[args[0]])
         if membership is not None:
             coops.leave(membership, shops[args[0]].owner)
+            db.session.commit()
     elif kind == "payout":
         ledger.record_payout(shops[args[0]], args[1] * 1_000, f"BCA {next(_keys)}", date.today(),
                              city["office"])
+        db.session.commit()
 
 
 def check_agreement(city) -> None:
