@@ -21,7 +21,7 @@ from ..extensions import db
 from ..inventory import services as inventory
 from ..orders.models import Order, OrderLine
 from ..payments import gateway as contract
-from ..timeutil import utcnow
+from ..timeutil import today_in_jakarta, utcnow
 from .models import Purchase
 
 
@@ -68,7 +68,8 @@ class OutOfStock(Exception):
 
 
 def _code(prefix: str) -> str:
-    return f"{prefix}-{utcnow():%y%m%d}-{secrets.token_hex(3).upper()}"
+    """GR-261130-3F9A1C: the date is Jakarta's (a sale at 06:00 WIB is that day's)."""
+    return f"{prefix}-{today_in_jakarta():%y%m%d}-{secrets.token_hex(3).upper()}"
 
 
 def place_purchase(basket: Basket, buyer, contact: Contact, choices: list[ShopChoice],
