@@ -24,6 +24,9 @@ class FairForm(GeraiForm):
     ends_on = DayField(_l("Selesai"), validators=[InputRequired(_l("Isi tanggal selesai."))])
     opens_at = TimeField(_l("Buka pukul"), validators=[DataRequired(REQUIRED)])
     closes_at = TimeField(_l("Tutup pukul"), validators=[DataRequired(REQUIRED)])
+    grace_days = WholeNumberField(
+        _l("Tautan stan masih melayani (hari setelah selesai)"), default=1,
+        validators=[Optional(), NumberRange(0, 30, _l("0 sampai 30 hari."))])
 
     def validate_ends_on(self, field):
         if self.starts_on.data and field.data and field.data < self.starts_on.data:

@@ -20,6 +20,10 @@ class Fair(db.Model):
     ends_on: Mapped[date]
     opens_at: Mapped[time] = mapped_column(default=time(9, 0))
     closes_at: Mapped[time] = mapped_column(default=time(21, 0))
+    # Days after ends_on that visitors' links still sell (late pickups, a last day's
+    # stragglers); the organizer sets it. closed_at: the organizer closed it early.
+    grace_days: Mapped[int] = mapped_column(default=1, server_default="1")
+    closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     stands: Mapped[list[Stand]] = relationship(back_populates="fair", order_by="Stand.code",
@@ -33,6 +37,8 @@ class Stand(db.Model):
     zone: Mapped[str] = mapped_column(String(40), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shop.id"), index=True)
+    # The organizer turned the stand off: its poster and till sell nothing.
+    active: Mapped[bool] = mapped_column(default=True, server_default="1")
 
     fair: Mapped[Fair] = relationship(back_populates="stands")
     shop = relationship("Shop")

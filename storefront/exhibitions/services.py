@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import segno
+from flask_babel import format_date
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -12,7 +16,7 @@ from ..audit import record
 from ..catalogue.models import Product, Shop, visible_products
 from ..extensions import db
 from ..slugs import slugify
-from ..timeutil import today_in_jakarta
+from ..timeutil import today_in_jakarta, utcnow
 from .models import Fair, Stand
 
 MAX_STANDS_AT_ONCE = 300
@@ -24,19 +28,20 @@ class StandCodeTaken(Exception):
         self.codes = codes
 
 
-def create_fair(name, venue, starts_on, ends_on, opens_at, closes_at, actor=None) -> Fair:
+def create_fair(name, venue, starts_on, ends_on, opens_at, closes_at, actor=None,
+                grace_days: int = 1) -> Fair:
     base, slug, n = slugify(name, 140), slugify(name, 140), 1
     while db.session.scalar(select(Fair.id).where(Fair.slug == slug)):
         n += 1
         slug = f"{base}-{n}"
     fair = Fair(name=name, slug=slug, venue=venue, starts_on=starts_on, ends_on=ends_on,
-                opens_at=opens_at, closes_at=closes_at)
+                opens_at=opens_at, closes_at=closes_at, grace_days=grace_days)
     db.session.add(fair)
     db.session.flush()  # the audit entry names the fair by its id
     record(actor, "fair.create", fair, after={
         "name": name, "slug": slug, "venue": venue, "starts_on": starts_on.isoformat(),
         "ends_on": ends_on.isoformat(), "opens_at": opens_at.isoformat(),
-        "closes_at": closes_at.isoformat()})
+        "closes_at": closes_at.isoformat(), "grace_days": grace_days})
     db.session.flush()
     return fair
 
@@ -69,6 +74,57 @@ def assign(stand: Stand, shop: Shop | None, actor=None) -> None:
     record(actor, "stand.assign", stand, before=before, note=f"{stand.fair.slug} {stand.code}",
            after={"shop_id": shop.id if shop else None, "shop": shop.slug if shop else None})
     db.session.flush()
+
+
+MAX_GRACE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Closed:
+    message: str  # for the visitor or keeper
+    status: int  # 403 not yet open, 410 over or switched off
+
+
+def why_closed(fair: Fair, stand: Stand, today: date | None = None) -> Closed | None:
+    """Why this stand sells nothing now, or None when it sells.
+
+    The one rule for every way a sale starts at a stand: the visitor's page and basket,
+    the keeper's till. A charge already made may still be paid until it expires."""
+    today = today or today_in_jakarta()
+    if fair.closed_at is not None:
+        return Closed(_("Pameran %(fair)s sudah ditutup panitia.", fair=fair.name), 410)
+    if today < fair.starts_on:
+        return Closed(_("Pameran %(fair)s baru dimulai %(day)s.", fair=fair.name,
+                        day=format_date(fair.starts_on, "long")), 403)
+    if today > fair.ends_on + timedelta(days=fair.grace_days or 0):
+        return Closed(_("Pameran %(fair)s sudah selesai pada %(day)s.", fair=fair.name,
+                        day=format_date(fair.ends_on, "long")), 410)
+    if not stand.active:
+        return Closed(_("Stan %(code)s tidak aktif lagi.", code=stand.code), 410)
+    if stand.shop is None or not stand.shop.verified:
+        return Closed(_("Stan %(code)s belum punya toko yang bisa berjualan.", code=stand.code),
+                      410)
+    return None
+
+
+def close_fair(fair: Fair, actor) -> bool:
+    """The organizer ends the fair early: every stand link stops selling at once."""
+    if fair.closed_at is not None:
+        return False
+    fair.closed_at = utcnow()
+    record(actor, "fair.close", fair, after={"closed_at": fair.closed_at.isoformat()})
+    db.session.flush()
+    return True
+
+
+def set_stand_active(stand: Stand, active: bool, actor) -> bool:
+    if stand.active == active:
+        return False
+    stand.active = active
+    record(actor, "stand.activate" if active else "stand.deactivate", stand,
+           before={"active": not active}, after={"active": active}, note=stand.code)
+    db.session.flush()
+    return True
 
 
 def stand_by_code(fair: Fair, code: str) -> Stand | None:

@@ -8,10 +8,12 @@ from datetime import datetime
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -116,6 +118,16 @@ def screen(slug: str, code: str):
     return response
 
 
+@bp.get("/pameran/kasir-sw.js")
+def worker():
+    """The till's service worker (static/js/till-sw.js). Served from /pameran/, not /static/,
+    because a worker controls only the pages under the folder it comes from."""
+    response = send_from_directory(current_app.static_folder, "js/till-sw.js",
+                                   mimetype="text/javascript", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.post("/pameran/<slug>/<code>/kasir/jual")
 @login_required
 def sell(slug: str, code: str):
@@ -140,6 +152,10 @@ def sell(slug: str, code: str):
     if not (8 <= len(key) <= 64):
         errors["kunci"] = _("Formulir kedaluwarsa. Muat ulang layar kasir.")
     purchase, new = None, False
+    # A QR charge needs an open fair; cash is a record of money already taken (perhaps
+    # offline, synced later), so it is kept whatever the fair's state.
+    if not errors and method == "qr" and (closed := services.why_closed(fair, stand)):
+        errors["jual"] = closed.message
     if not errors:
         try:
             purchase, new = till.ring_up(stand, _sale_lines(stand, request.form), amount,
@@ -298,8 +314,10 @@ def _visitor() -> str:
 def visitor_basket(slug: str, code: str):
     """A visitor picked goods on the stand page: a charge to pay now, collected at the stand."""
     fair, stand = _stand(slug, code)
-    if not stand.shop.verified:
-        abort(404)
+    if (closed := services.why_closed(fair, stand)) is not None:
+        from .views import stand_closed
+
+        return stand_closed(fair, stand, closed)
     try:
         purchase, _new = till.ring_up(stand, _sale_lines(stand, request.form), 0, method="qr",
                                       key=till_key(), fulfilment="pickup", client=holder())

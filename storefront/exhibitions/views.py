@@ -57,7 +57,9 @@ def new_fair():
     if form.validate_on_submit():
         fair = services.create_fair(form.name.data.strip(), form.venue.data.strip(),
                                     form.starts_on.data, form.ends_on.data,
-                                    form.opens_at.data, form.closes_at.data, actor=current_user)
+                                    form.opens_at.data, form.closes_at.data, actor=current_user,
+                                    grace_days=form.grace_days.data if form.grace_days.data is not None
+                                    else 1)
         db.session.commit()
         flash(_("Pameran dibuat. Sekarang susun stannya."))
         return redirect(url_for(".fair", slug=fair.slug), 303)
@@ -133,8 +135,8 @@ def stand_page(slug: str, code: str):
     """What a visitor sees after scanning the stand's poster: the stand and its products."""
     fair = _fair(slug)
     stand = _stand(fair, code)
-    if stand.shop is None or not stand.shop.verified:
-        abort(404)
+    if (closed := services.why_closed(fair, stand)) is not None:
+        return stand_closed(fair, stand, closed)
     # The product cards are the same for every visitor: rendered once per catalogue version.
     grid = fragments.get("stand-products")
     if grid is None:
@@ -143,6 +145,36 @@ def stand_page(slug: str, code: str):
         fragments.put("stand-products", grid, current_app.config["FRAGMENT_CACHE_SECONDS"])
     return render("exhibitions/stand.html", fair=fair, stand=stand, items=stand_items(stand),
                   grid=Markup(grid))
+
+
+def stand_closed(fair: Fair, stand: Stand, closed: services.Closed):
+    """A poster scanned when the stand sells nothing: say why, create nothing."""
+    return render("exhibitions/stand_closed.html", fair=fair, stand=stand,
+                  message=closed.message, http_status=closed.status)
+
+
+@bp.post("/<slug>/tutup")
+@office_required
+def close_fair(slug: str):
+    fair = _fair(slug)
+    if services.close_fair(fair, current_user):
+        db.session.commit()
+        flash(_("Pameran %(fair)s ditutup: tautan stan tidak melayani penjualan lagi.",
+                fair=fair.name))
+    return redirect(url_for(".fair", slug=fair.slug), 303)
+
+
+@bp.post("/<slug>/stan/<code>/<any(aktifkan, nonaktifkan):switch>")
+@office_required
+def switch_stand(slug: str, code: str, switch: str):
+    fair = _fair(slug)
+    stand = _stand(fair, code)
+    if services.set_stand_active(stand, switch == "aktifkan", current_user):
+        db.session.commit()
+    flash(_("Stan %(code)s aktif.", code=stand.code) if stand.active
+          else _("Stan %(code)s dinonaktifkan: posternya tidak melayani penjualan.",
+                 code=stand.code))
+    return redirect(url_for(".fair", slug=fair.slug) + f"#stan-{stand.id}", 303)
 
 
 # --- the organizer's live view of a fair ---------------------------------------------------

@@ -1,6 +1,7 @@
 """The city office laying out a fair: stands, shops on them, posters to scan."""
 
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -81,6 +82,7 @@ def test_a_visitor_scans_the_poster_and_sees_the_stand(client, fair, app):
     ProductFactory(shop=shop, name="Kopi Draf", status="draft")
     stand = Stand(fair=fair, code="C-01", shop=shop)
     db.session.add(stand)
+    fair.starts_on = date.today()  # the visitor is at the fair (before it, the page says so)
     db.session.commit()
     visitor = app.test_client()
     page = visitor.get(f"/pameran/{fair.slug}/C-01").get_data(as_text=True)

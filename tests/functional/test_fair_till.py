@@ -305,3 +305,64 @@ def test_anonymous_visitor_baskets_cannot_hoard_a_products_stock(app, stand):
     assert "Terlalu banyak pesanan belum dibayar" in basket(1).get_data(as_text=True)
     db.session.refresh(stand["keripik"])
     assert stand["keripik"].stock == 10 - 2
+
+
+# --- a fair's links after the fair (issue 20) -------------------------------------------------
+
+def _visitor_buys(app, stand):
+    app.test_client_class = IsolatedClient
+    phone = app.test_client()
+    page = phone.get(stand["url"])
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.get_data(as_text=True))
+    answer = phone.post(stand["url"] + "/beli", data={
+        f"q-{items(stand)['Kopi Robusta'].id}": "1", "csrf_token": token.group(1) if token else ""})
+    return page, answer
+
+
+def test_a_poster_scanned_after_the_fair_sells_nothing(app, stand):
+    fair = stand["stand"].fair
+    fair.starts_on, fair.ends_on, fair.grace_days = (date.today() - timedelta(days=30),
+                                                     date.today() - timedelta(days=28), 1)
+    db.session.commit()
+    page, answer = _visitor_buys(app, stand)
+    assert page.status_code == 410 and "sudah selesai" in page.get_data(as_text=True)
+    assert answer.status_code == 410 and "sudah selesai" in answer.get_data(as_text=True)
+    assert db.session.scalar(select(Purchase)) is None  # no charge, no stock held
+    db.session.refresh(stand["kopi"])
+    assert stand["kopi"].stock == 5
+
+
+def test_the_grace_period_keeps_links_working_for_the_days_the_organizer_chose(app, stand):
+    fair = stand["stand"].fair
+    fair.starts_on, fair.ends_on, fair.grace_days = (date.today() - timedelta(days=5),
+                                                     date.today() - timedelta(days=2), 2)
+    db.session.commit()
+    page, answer = _visitor_buys(app, stand)
+    assert page.status_code == 200 and answer.status_code == 303
+
+
+def test_the_organizer_closes_a_fair_or_switches_a_stand_off_and_it_is_logged(
+        app, client, auth, stand, keeper):
+    from storefront.ledger.models import AuditEntry
+
+    UserFactory(email="panitia@contoh.id", roles=["organizer"])
+    office = app.test_client()
+    office.post("/masuk", data={"email": "panitia@contoh.id", "password": "kopi-tubruk-cisadane",
+                                "csrf_token": csrf_token(office, "/masuk")})
+    fair_page = "/pameran/pameran-situ"
+    assert office.post(fair_page + "/stan/A-01/nonaktifkan",
+                       data={"csrf_token": csrf_token(office, fair_page)}).status_code == 303
+    page, answer = _visitor_buys(app, stand)
+    assert answer.status_code == 410 and "tidak aktif lagi" in answer.get_data(as_text=True)
+    office.post(fair_page + "/stan/A-01/aktifkan", data={"csrf_token": csrf_token(office, fair_page)})
+    assert _visitor_buys(app, stand)[1].status_code == 303
+    office.post(fair_page + "/tutup", data={"csrf_token": csrf_token(office, fair_page)})
+    assert _visitor_buys(app, stand)[1].status_code == 410
+    # The keeper's QR charge needs an open fair; cash (money already taken) is still recorded.
+    refused = sell(keeper, stand, method="qr", key="kunci-setelah-tutup", **keripik(1))
+    assert refused.status_code == 422 and "ditutup panitia" in refused.get_data(as_text=True)
+    assert sell(keeper, stand, method="cash", key="kunci-tunai-setelah", **keripik(1)
+                ).status_code in (200, 303)
+    actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert ["stand.deactivate", "stand.activate", "fair.close"] == [
+        a for a in actions if a.startswith(("stand.", "fair.close"))]
