@@ -122,6 +122,10 @@ def pay():
     if existing is not None:
         if not _may_see(existing):
             abort(404)
+        if existing.status == "pending" and not existing.payment_url:
+            # The gateway did not answer last time (it may have made the page): ask again
+            # with the same idempotency key, so there is still one payment.
+            return _to_payment_page(existing, basket)
         return redirect(existing.payment_url or url_for(".done", code=existing.code), 303)
     if not grouped(basket) or not saved:
         return redirect(url_for("basket.show"), 303)
@@ -158,15 +162,29 @@ def pay():
     db.session.commit()
     session.setdefault("purchases", [])
     session["purchases"] = (session["purchases"] + [purchase.code])[-20:]
+    return _to_payment_page(purchase, basket)
+
+
+def _to_payment_page(purchase: Purchase, basket):
     try:
         url = runner.start_payment(
             purchase,
             success_url=url_for(".done", code=purchase.code, _external=True),
             cancel_url=url_for(".cancelled", code=purchase.code, _external=True))
+    except contract.GatewayUnavailable as error:
+        # No answer: the gateway may have made the page all the same. The purchase and
+        # its hold stay; "Bayar" again asks with the same key (one payment, one charge),
+        # and the reconciler ends it if nobody comes back.
+        if SESSION_KEY not in session:
+            flash(str(error.message), "error")
+            return redirect(url_for(".done", code=purchase.code), 303)
+        return render("checkout/review.html", http_status=503,
+                      **_review_context(basket, error.message))
     except contract.PaymentError as error:
         runner.close(purchase)
-        session[SESSION_KEY]["attempt"] = services.new_attempt()
-        session.modified = True
+        if SESSION_KEY in session:
+            session[SESSION_KEY]["attempt"] = services.new_attempt()
+            session.modified = True
         return render("checkout/review.html", http_status=503,
                       **_review_context(basket, error.message))
     session.pop(SESSION_KEY, None)

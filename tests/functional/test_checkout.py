@@ -1,5 +1,6 @@
 """Paying once for a cart from several shops, through the real stripe SDK and the sandbox."""
 
+import json
 import threading
 
 import pytest
@@ -240,17 +241,111 @@ def test_out_of_stock_at_payment_time_is_explained(client, goods, app):
     assert goods["keripik"].stock == 2 and db.session.scalar(select(Purchase)) is None
 
 
-def test_gateway_down_keeps_the_cart_and_returns_stock(client, goods, app):
+def test_gateway_down_keeps_the_cart_and_the_same_purchase_for_the_retry(client, goods, app,
+                                                                          sandbox_server):
+    """No answer from the gateway: the gateway may have made the page, so the purchase
+    and its hold stay (one charge); "Bayar" again asks with the same key and goes on."""
     app.extensions["gerai.gateway"] = None
     app.config["SANDBOX_GATEWAY_URL"] = "http://127.0.0.1:9"  # nothing listens there
     fill_cart(client, (goods["keripik"], 1))
     checkout_details(client, goods)
-    response = pay(client)
+    form = review_form(client)
+    response = pay(client, form)
     assert response.status_code == 503
     assert "tidak tersedia" in response.get_data(as_text=True)
+    assert "Keripik Pedas" in response.get_data(as_text=True)  # the review, cart intact
+    assert db.session.scalar(select(Purchase.status)) == "pending"
+    app.extensions["gerai.gateway"] = None
+    app.config["SANDBOX_GATEWAY_URL"] = sandbox_server.url  # the gateway is back
+    again = pay(client, form)
+    assert again.status_code == 303 and "/pay/" in again.headers["Location"]
+    assert db.session.scalar(select(func.count(Purchase.id))) == 1
+
+
+def test_an_answer_lost_after_the_gateway_made_the_page_makes_one_payment(client, goods, app,
+                                                                          sandbox_server):
+    """Issue 20.3: the gateway creates the payment, the connection drops before Gerai hears
+    back, the shopper presses Bayar again: one payment at the gateway, one charge."""
+    proxy = DroppingProxy(sandbox_server.url, drop=1)
+    app.extensions["gerai.gateway"] = None
+    app.config["SANDBOX_GATEWAY_URL"] = proxy.url
+    try:
+        fill_cart(client, (goods["keripik"], 2))
+        checkout_details(client, goods)
+        form = review_form(client)
+        assert pay(client, form).status_code == 503  # the answer was lost on the way back
+        again = pay(client, form)
+        assert again.status_code == 303 and "/pay/" in again.headers["Location"]
+    finally:
+        proxy.close()
+    purchase = db.session.scalar(select(Purchase))
+    # The session the gateway made for the lost answer is the one the purchase pays with.
+    lost = json.loads(proxy.dropped[0].partition(b"\r\n\r\n")[2])
+    assert lost["object"] == "checkout.session" and lost["id"] == purchase.payment_id
+    assert db.session.scalar(select(func.count(Purchase.id))) == 1
     db.session.refresh(goods["keripik"])
-    assert goods["keripik"].stock == 5
-    assert db.session.scalar(select(Purchase.status)) == "cancelled"
+    assert goods["keripik"].stock == 3  # held once
+
+
+class DroppingProxy:
+    """A TCP relay to the gateway that forwards each request but, the first ``drop``
+    times, throws the gateway's answer away and closes: a connection lost after the
+    gateway did the work (not a mock: the sandbox really makes the payment)."""
+
+    def __init__(self, target: str, drop: int):
+        import socket
+        import threading
+        from urllib.parse import urlsplit
+
+        where = urlsplit(target)
+        self.upstream = (where.hostname, where.port)
+        self.drop = drop
+        self.dropped: list[bytes] = []
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import socket
+
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            with client, socket.create_connection(self.upstream) as upstream:
+                request = self._read_http(client)
+                upstream.sendall(request)
+                answer = self._read_http(upstream)
+                if self.drop > 0:
+                    self.drop -= 1
+                    self.dropped.append(answer)
+                    continue  # the gateway answered; the shopper's side never hears it
+                client.sendall(answer)
+
+    @staticmethod
+    def _read_http(sock) -> bytes:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return head + b"\r\n\r\n" + body
+
+    def close(self):
+        self.server.close()
 
 
 def test_someone_elses_purchase_is_not_found(client, goods, app):

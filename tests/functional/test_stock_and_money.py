@@ -345,3 +345,30 @@ def test_the_reconciler_finishes_a_refund_whose_webhook_was_lost(paid_order, san
     db.session.expire_all()
     assert db.session.get(type(order), order.id).refund_status == "succeeded"
     assert runner.invoke(args=["ledger-check"]).exit_code == 0
+
+
+def test_a_paid_webhook_before_the_payment_id_is_recorded_is_retried_and_settles_once(
+        client, goods, sandbox):
+    """Issue 20.2: the gateway's paid event can arrive before Gerai has committed the
+    payment page's id (the gateway answered, Gerai's commit is still on its way). It is
+    answered 409, so the gateway retries; once the id is there, it settles exactly once."""
+    purchase = start_purchase(client, goods)
+    session_id = purchase.payment_id
+    db.session.execute(Purchase.__table__.update().where(Purchase.id == purchase.id)
+                       .values(payment_id=None, payment_url=None))
+    db.session.commit()
+    sandbox.pay(session_id)
+    events = sandbox.events()
+    early = deliver(client, sandbox, events=events)
+    assert 409 in [answer.status_code for answer in early]
+    db.session.expire_all()
+    assert db.session.get(Purchase, purchase.id).status == "pending"
+    db.session.execute(Purchase.__table__.update().where(Purchase.id == purchase.id)
+                       .values(payment_id=session_id))
+    db.session.commit()
+    retried = deliver(client, sandbox, events=events + events)  # the gateway's retries
+    assert all(answer.status_code == 200 for answer in retried)
+    db.session.expire_all()
+    assert db.session.get(Purchase, purchase.id).status == "paid"
+    assert db.session.scalar(select(func.count(PaymentRecord.id)).where(
+        PaymentRecord.kind == "settled")) == 1
