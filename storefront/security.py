@@ -54,6 +54,9 @@ def init_app(app: Flask) -> None:
             f"script-src 'nonce-{csp_nonce()}'; "
             "style-src 'self'; img-src 'self' data:; font-src 'self'; "
             "connect-src 'self'; form-action 'self'; "
+            # the till's service worker (same origin only); without this the nonce-only
+            # script-src would refuse it
+            "worker-src 'self'; "
             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
         )
         headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -50,10 +50,18 @@
     return { total, received };
   }
 
+  // The message sits next to the buttons; it is brought into view so the keeper sees it
+  // wherever the page was scrolled.
   function say(form, message) {
-    const box = form.querySelector("#pesan-kasir");
+    const box = form.querySelector("#pesan-kasir") || document.getElementById("pesan-kasir");
+    if (!box) return;
     box.textContent = message;
     box.hidden = !message;
+    if (!message) return;
+    // the message, and the buttons under it that it pushed down
+    const actions = box.nextElementSibling;
+    if (actions) actions.scrollIntoView({ block: "nearest" });
+    box.scrollIntoView({ block: "nearest" });
   }
 
   async function send(sale) {
@@ -80,6 +88,13 @@
         }
         reachable = true;
         if (response.status >= 500 || response.status === 429) break;
+        // Sent to the login page (a session that ended) or refused for its token (a page
+        // reopened from the offline copy): not recorded, so it stays queued until the
+        // keeper signs in again and the till page is fresh.
+        if (response.redirected || response.status === 400 || response.status === 401) {
+          reachable = true;
+          break;
+        }
         // Recorded (201), already recorded (200), or refused for good (4xx): out of the queue.
         save(queue().filter((queued) => queued.key !== sale.key));
         if (response.status === 422) {
@@ -143,6 +158,7 @@
     const change = done.querySelector("[data-change]");
     change.textContent = received > total ? `${change.dataset.label} ${rupiah(received - total)}` : "";
     done.hidden = false;
+    done.scrollIntoView({ block: "start" });
     form.reset();
     say(form, "");
     totals(form);
@@ -165,6 +181,26 @@
     }
     showNetwork();
   });
+  // After "Bayar QR" the register is swapped for the charge: show its top (amount and
+  // QR), not whatever part of the page the keeper had scrolled to.
+  // Only when the register itself was swapped: the charge's own polling must not pull the
+  // page back every second.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (!(event.detail.target && event.detail.target.id === "kasir")) return;
+    const shown = document.querySelector("#tagihan, #kasir > .charge-paid:not([hidden]), #pesan-kasir:not([hidden])");
+    if (shown) shown.scrollIntoView({ block: shown.id === "pesan-kasir" ? "nearest" : "start" });
+  });
+
+  // The till opens without signal too: a service worker keeps the last copy of this
+  // screen and its scripts and styles (static/js/till-sw.js).
+  if ("serviceWorker" in navigator && screen.dataset.worker) {
+    navigator.serviceWorker.register(screen.dataset.worker)
+      // The first visit was not yet seen by the worker: ask it to keep this screen now.
+      .then(() => navigator.serviceWorker.ready)
+      .then((registration) => registration.active.postMessage({ keep: location.href }))
+      .catch((error) => console.warn("Gerai: the till cannot be kept for offline use:", error));
+  }
+
   setInterval(() => { if (queue().length && navigator.onLine) flush(); showNetwork(); }, 2000);
   document.addEventListener("DOMContentLoaded", () => {
     const form = document.querySelector(".till-form");
