@@ -12,14 +12,17 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import func, select
 
+from search import SearchQuery
 from storefront.catalogue.models import Product, StockAdjustment
 from storefront.checkout.models import Purchase
 from storefront.exhibitions.models import Fair, Stand, StandItem
 from storefront.extensions import db
+from storefront.indexing import services
 from storefront.inventory import services as inventory
 from storefront.inventory.models import StockHold
 from storefront.timeutil import today_in_jakarta, utcnow
 from tests.factories import ProductFactory, ShopFactory
+from tests.helpers import sync_search
 
 START = 8
 _codes = itertools.count(1)
@@ -32,6 +35,7 @@ class StockHistory(RuleBasedStateMachine):
     def setup(self):
         shop = ShopFactory()
         self.product = ProductFactory(shop=shop, stock=START)
+        sync_search()
         fair = Fair(name="Pameran", slug=f"pameran-{next(_codes)}", venue="Situ",
                     starts_on=today_in_jakarta(), ends_on=today_in_jakarta())
         db.session.add(fair)
@@ -149,6 +153,11 @@ class StockHistory(RuleBasedStateMachine):
                                             StockAdjustment.stand_item_id.is_(None),
                                             StockAdjustment.reason == "correction"))
         assert stock + out == START + adjusted
+        # Search says "in stock" exactly when the database does, once the outbox drains.
+        sync_search()
+        listed = services.backend().search(SearchQuery(shop_id=self.product.shop_id,
+                                                       in_stock=True, with_facets=False))
+        assert (self.product.id in listed.ids) == (stock > 0)
 
 
 @pytest.mark.parametrize("run", range(1))
