@@ -77,6 +77,15 @@ def calendar_month(text, default=None):
     return date(year, month, 1)
 
 
+def plain_text(value, max_length: int) -> str:
+    """Text a view reads without a form: one line, no control characters (the forms'
+    filter; PostgreSQL refuses NUL in text, and nothing should store the others), at most
+    ``max_length`` characters."""
+    from .forms import one_line_text
+
+    return one_line_text(str(value or "")).strip()[:max_length]
+
+
 def id_or_400(text) -> int:
     """An id a page of ours put in a form or link: anything else was not typed by a person."""
     value = record_id(text)
