@@ -115,3 +115,31 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   const notice = event.detail.elt.nextElementSibling;
   if (notice && notice.classList.contains("request-error")) notice.remove();
 });
+
+// "Bagikan": the phone's share sheet where there is one, else the link is copied.
+function showShareButtons() {
+  for (const button of document.querySelectorAll("button[data-share][hidden]")) {
+    if (navigator.share || navigator.clipboard) button.hidden = false;
+  }
+}
+document.addEventListener("DOMContentLoaded", showShareButtons);
+document.addEventListener("htmx:afterSettle", showShareButtons);
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest && event.target.closest("button[data-share]");
+  if (!button) return;
+  const { shareTitle: title, shareUrl: url } = button.dataset;
+  if (navigator.share) {
+    try {
+      await navigator.share({ title, url });
+    } catch (error) {
+      if (error.name !== "AbortError") console.warn("Gerai: share failed:", error);  // closed sheet: nothing to say
+    }
+    return;
+  }
+  try {
+    await navigator.clipboard.writeText(url);
+    button.textContent = button.dataset.copied;
+  } catch (error) {
+    window.prompt(button.dataset.copied, url);  // no clipboard access: the link to copy by hand
+  }
+});
