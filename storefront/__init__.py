@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from . import config as settings
 from .extensions import babel, cache, csrf, db, limiter, login_manager, migrate
@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     register_extensions(app)
     app.url_map.converters["int"] = DatabaseId  # before any route is added
+    app.url_map.converters["default"] = app.url_map.converters["string"] = UrlText
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -41,6 +42,16 @@ class DatabaseId(IntegerConverter):
 
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+class UrlText(UnicodeConverter):
+    """A text part of a URL (a slug, a stand code, a token) without control characters:
+    no slug or code of ours has one, and PostgreSQL refuses NUL in a text parameter, so
+    /toko/a%00b was a 500 there. Now it is a 404, as any unknown slug."""
+
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f-\\x9f]", 1)
 
 
 def trust_proxies(app: Flask) -> None:

@@ -22,6 +22,7 @@ from ..basket.views import current_basket
 from ..extensions import db, limiter
 from ..htmx import render, wants_fragment
 from ..inventory import services as inventory
+from ..params import plain_text
 from ..payments import gateway as contract
 from ..payments import runner, settlement
 from . import services
@@ -38,7 +39,7 @@ def _choices(groups, form_data, errors) -> list[services.ShopChoice]:
     for group in groups:
         shop = group.shop
         fulfilment = form_data.get(f"antar-{shop.id}", "pickup")
-        address = (form_data.get(f"alamat-{shop.id}") or "").strip()[:300]
+        address = plain_text(form_data.get(f"alamat-{shop.id}"), 300)
         if fulfilment not in ("pickup", "delivery") or (
                 fulfilment == "delivery" and shop.delivery_fee is None):
             errors[f"antar-{shop.id}"] = _("Toko ini hanya melayani ambil di toko.")
