@@ -47,3 +47,20 @@ def live(app):
 def browser(live):
     with Browser(live.url) as session:
         yield session
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The walk's counts (tests/outside/test_every_parameter.py), also from xdist workers."""
+    lines = []
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, counts in getattr(report, "user_properties", ()):
+                if isinstance(counts, dict) and "routes" in counts:
+                    shown = ", ".join(f"{k} {v}" for k, v in counts.items())
+                    lines.append(f"{report.nodeid.split('::')[-1]} ({name}): {shown}")
+    if lines:
+        terminalreporter.section("routes, parameters, requests, 5xx")
+        for line in sorted(lines):
+            terminalreporter.write_line(line)
