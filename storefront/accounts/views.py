@@ -123,7 +123,8 @@ def finish_registration(token: str):
         else:
             _start_session(user)
             flash(_("Selamat datang di Gerai, %(name)s!", name=user.name))
-            return redirect(url_for("catalogue.home"), 303)
+            # who registered to sell came to open a shop: the shop form is the next step
+            return redirect(url_for("seller.open_shop" if pending["sell"] else "catalogue.home"), 303)
     elif form.is_submitted():
         status = 422
     response = render("accounts/finish_registration.html", form=form, pending=pending,
