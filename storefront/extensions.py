@@ -22,3 +22,13 @@ csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 cache = Cache()
+
+
+def insert_new(model):
+    """INSERT for this database that can end in ON CONFLICT DO NOTHING (SQLite and
+    PostgreSQL both have it): the way to make a row exactly once when two requests race,
+    without a SAVEPOINT (which on SQLite opens the transaction and its RELEASE commits)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
+        db.session.get_bind().dialect.name](model)

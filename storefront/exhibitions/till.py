@@ -18,13 +18,12 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..catalogue.models import Product, visible_products
 from ..checkout import services as checkout
 from ..checkout.models import Purchase
-from ..extensions import db
+from ..extensions import db, insert_new
 from ..inventory import services as inventory
 from ..ledger import services as ledger
 from ..money import format_rupiah
@@ -140,13 +139,21 @@ def ring_up(stand: Stand, lines: list[SaleLine], amount: int, *, method: str, ke
     now = utcnow()
     cash = method == "cash"
     minutes = current_app.config.get("FAIR_CHARGE_MINUTES", 15)
-    purchase = Purchase(
-        code=checkout._code("ST"), attempt=attempt, buyer_name=VISITOR, buyer_whatsapp="",
-        total=total, stand_id=stand.id, status="pending",
-        gateway="cash" if cash else current_app.config["PAYMENT_GATEWAY"],
-        pay_token=None if cash else secrets.token_urlsafe(24),
-        expires_at=now + timedelta(minutes=minutes))
-    order = Order(code=checkout._code("P"), shop_id=stand.shop_id, purchase=purchase,
+    # One INSERT ... ON CONFLICT DO NOTHING on the unique attempt: the same key sent twice
+    # at once makes one sale, and the other request answers with it (no SAVEPOINT: on
+    # SQLite its RELEASE would commit the sale half-made).
+    purchase_id = db.session.execute(
+        insert_new(Purchase).values(
+            code=checkout._code("ST"), attempt=attempt, buyer_name=VISITOR, buyer_whatsapp="",
+            total=total, stand_id=stand.id, status="pending",
+            gateway="cash" if cash else current_app.config["PAYMENT_GATEWAY"],
+            pay_token=None if cash else secrets.token_urlsafe(24),
+            expires_at=now + timedelta(minutes=minutes), created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["attempt"]).returning(Purchase.id)).scalar()
+    if purchase_id is None:
+        return db.session.scalar(select(Purchase).where(Purchase.attempt == attempt)), False
+    purchase = db.session.get(Purchase, purchase_id)
+    order = Order(code=checkout._code("P"), shop_id=stand.shop_id, purchase_id=purchase_id,
                   buyer_name=VISITOR, buyer_whatsapp="", stand_id=stand.id,
                   channel="fair_cash" if cash else "fair_qr", fulfilment=fulfilment,
                   status="awaiting_payment", subtotal=total, delivery_fee=0, total=total,
@@ -160,16 +167,8 @@ def ring_up(stand: Stand, lines: list[SaleLine], amount: int, *, method: str, ke
     if amount > 0:
         order.lines.append(OrderLine(name="Nominal", unit_price=amount, quantity=1,
                                      line_total=amount))
-    try:
-        # The same key sent twice at once: the unique attempt lets one insert through.
-        with db.session.begin_nested():
-            db.session.add_all([purchase, order])
-            db.session.flush()
-    except IntegrityError:
-        existing = db.session.scalar(select(Purchase).where(Purchase.attempt == attempt))
-        if existing is None:
-            raise
-        return existing, False
+    db.session.add(order)
+    db.session.flush()
     held = [inventory.Line(l.product_id, l.variant_id, l.quantity, l.name)
             for l in order.lines if l.product_id is not None]
     try:

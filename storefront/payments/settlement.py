@@ -20,13 +20,12 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from ..audit import record as audit
 from ..basket.models import BasketLine
 from ..checkout.models import PaymentEvent, Purchase
-from ..extensions import db
+from ..extensions import db, insert_new
 from ..inventory import services as inventory
 from ..ledger import services as ledger
 from ..money import format_rupiah
@@ -230,10 +229,8 @@ def _empty_basket(basket_id: int | None, orders: list[Order]) -> None:
 def seen_before(gateway_name: str, event: contract.WebhookEvent) -> bool:
     """Record the event once; True when it was already applied (a replay). One INSERT ...
     ON CONFLICT DO NOTHING: a replay racing the first delivery waits for it, then sees it."""
-    dialect = db.session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     inserted = db.session.execute(
-        insert(PaymentEvent).values(gateway=gateway_name, event_id=event.id[:255],
+        insert_new(PaymentEvent).values(gateway=gateway_name, event_id=event.id[:255],
                                     type=event.type[:60], received_at=utcnow(),
                                     payment_id=event.payment.id if event.payment else None)
         .on_conflict_do_nothing(index_elements=["gateway", "event_id"])).rowcount

@@ -463,7 +463,7 @@ def parse_price(text: str) -> int:
         raise ValueError(_("Harga harus rupiah bulat, tanpa sen (misalnya 15.000, bukan %(text)s).",
                            text=text.strip()))
     digits = whole.replace(" ", "")
-    if (digits.isdigit() or _ID_THOUSANDS.match(digits)) and int(digits.replace(".", "")) > MAX_PRICE:
+    if ((digits.isascii() and digits.isdigit()) or _ID_THOUSANDS.match(digits)) and int(digits.replace(".", "")) > MAX_PRICE:
         raise ValueError(_("Harga terlalu besar: paling banyak Rp1.000.000.000."))
     try:
         return parse_rupiah(cleaned)

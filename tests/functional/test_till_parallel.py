@@ -31,8 +31,6 @@ AT_ONCE = 5
 # pending before stock is held and cash counted, so a duplicate arriving then answers
 # "pending", and a sale refused afterwards (stock short) stays behind as a pending ghost
 # that the same key then returns. The fix belongs in exhibitions/till.py (see issue 13.5).
-SQLITE_SAVEPOINT = ("SQLite: the SAVEPOINT in till.ring_up commits the pending purchase "
-                    "at RELEASE (pysqlite sends no BEGIN before it)")
 ROUNDS = 4  # one overlap can miss the race; four seldom all do
 _TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -71,14 +69,7 @@ def _keeper_tabs(base: str, stand: dict, count: int) -> tuple[list[requests.Sess
     return tabs, token
 
 
-def _known_defect_on_sqlite(request, database_url: str, *, strict: bool) -> None:
-    if database_url.startswith("sqlite"):
-        request.applymarker(pytest.mark.xfail(reason=SQLITE_SAVEPOINT, strict=strict))
-
-
 def test_the_same_cash_sale_sent_at_once_is_one_sale(request, database_url, live_app, stand):
-    # Not strict: now and then every duplicate arrives after the first sale committed.
-    _known_defect_on_sqlite(request, database_url, strict=False)
     tabs, token = _keeper_tabs(live_app, stand, AT_ONCE)
     start = threading.Barrier(AT_ONCE)
 
@@ -122,7 +113,6 @@ def test_the_same_cash_sale_sent_at_once_is_one_sale(request, database_url, live
 def test_a_refused_sale_leaves_nothing_behind(request, database_url, live_app, stand):
     """Refused after the sale's rows were written (not enough stock): nothing stays, so the
     same key sent again later is a new sale, not the ghost of the refused one."""
-    _known_defect_on_sqlite(request, database_url, strict=True)
     (tab,), token = _keeper_tabs(live_app, stand, 1)
 
     def send(quantity: int) -> requests.Response:
