@@ -246,10 +246,18 @@ def products():
 @shop_required
 def new_product():
     form = _product_form()
+    if not form.is_submitted():
+        form.status.data = "active"  # a seller adds a product to sell it; Draf stays a choice
     product = _save(form, None)
     if product:
-        flash(_("Produk disimpan. Tambahkan foto agar lebih menarik."))
-        return redirect(url_for(".edit_product", product_id=product.id))
+        files = [f for f in request.files.getlist("photos") if f and f.filename]
+        problems = _first_photos(product, files)
+        for problem in problems:
+            flash(problem, "error")
+        flash(_("Produk disimpan.") if files and not problems
+              else _("Produk disimpan. Tambahkan foto agar lebih menarik."))
+        return redirect(url_for(".edit_product", product_id=product.id)
+                        + ("#foto" if problems or not files else ""))
     return render("seller/product_form.html", form=form, product=None,
                   http_status=422 if form.is_submitted() else 200)
 
@@ -267,6 +275,25 @@ def edit_product(product_id: int):
     if form.is_submitted():
         status = 409 if getattr(form, "stale", False) else 422
     return _product_page(product, form, PhotoForm(formdata=None), status)
+
+
+def _first_photos(product: Product, files) -> list[str]:
+    """Photos sent with a new product's form; what could not be kept, and why. The product
+    is saved already: a refused photo is said on its page, where another can be added."""
+    problems = []
+    for upload in files:
+        try:
+            services.add_photo(product, store_picture(load_picture(upload.stream)))
+            db.session.commit()
+        except PictureRejected as rejected:
+            problems.append(f"{upload.filename}: {rejected.message}")
+        except services.TooManyPhotos:
+            problems.append(_("Maksimal 8 foto per produk."))
+            break
+        except StorageUnavailable as unavailable:
+            problems.append(unavailable.message)
+            break
+    return problems
 
 
 def _product_page(product: Product, form: ProductForm, photo_form: PhotoForm, status: int,
