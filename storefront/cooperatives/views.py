@@ -6,6 +6,7 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -109,11 +110,18 @@ def home(coop: Cooperative):
                   chart=_month_chart(monthly), manages=g.manages)
 
 
-def _month_chart(monthly) -> list[tuple[str, int]]:
+def _month_chart(monthly, months: int = 6) -> list[tuple[str, str, int]]:
+    """(month, its short name, net sales) for the last few months, quiet ones included:
+    one bar alone said nothing about the months before it."""
     per: dict[str, int] = {}
     for month, _name, total in monthly:
         per[month] = per.get(month, 0) + total
-    return sorted(per.items())[-12:]
+    first = today_in_jakarta().replace(day=1)
+    days = [first]
+    while len(days) < months:
+        days.insert(0, (days[0] - timedelta(days=1)).replace(day=1))
+    return [(f"{day:%Y-%m}", format_date(day, "MMM yy"), per.get(f"{day:%Y-%m}", 0))
+            for day in days]
 
 
 @bp.get("/koperasi/<slug>/baru")
@@ -126,8 +134,10 @@ def live(coop: Cooperative):
     rows = services.sales_rows(coop, after=after)
     if not rows:
         return "", 204  # nothing new: htmx keeps the list and asks again
+    # the month's headline total follows the list (swapped out of band)
+    month_start = jakarta_day_start(today_in_jakarta().replace(day=1))
     return render("cooperatives/home.html", blocks={"poller": "new_rows"}, coop=coop, rows=rows,
-                  last_id=max(r.last_id for r in rows))
+                  last_id=max(r.last_id for r in rows), month=services.totals(coop, month_start))
 
 
 @bp.get("/koperasi/<slug>/penjualan.<kind>")
