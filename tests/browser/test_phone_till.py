@@ -82,6 +82,9 @@ def test_till_reopens_without_signal_and_keeps_queuing_cash(new_context, live_ap
     context.set_offline(False)
     expect(keeper.locator("#antrean")).to_be_hidden(timeout=10_000)
     assert stand_sales(live_app, stand["stand_id"]) == [("fair_cash", 15_000)]
+    # in the seller's orders a stand sale says so, not "Selesai · Diantar" (issue 14.9)
+    keeper.goto("/penjual/pesanan")
+    expect(keeper.locator(".order-list li").first).to_contain_text("Stan pameran, tunai")
 
 
 def test_till_header_is_compact_and_its_controls_are_thumb_sized(new_context, stand):  # noqa: F811
