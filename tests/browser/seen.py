@@ -35,6 +35,20 @@ def assert_seen(locator, what: str) -> None:
     assert box["covered_by"] is None, f"{what} is covered by {box['covered_by']}: {box}"
 
 
+def wait_seen(locator, what: str, timeout_ms: int = 4_000) -> None:
+    """assert_seen, allowed a moment for a scroll or a swap still under way."""
+    waited = 0
+    while True:
+        try:
+            assert_seen(locator, what)
+            return
+        except AssertionError:
+            if waited >= timeout_ms:
+                raise
+        locator.page.wait_for_timeout(100)
+        waited += 100
+
+
 def sideways_overflow(page) -> int:
     """How many CSS px the page scrolls sideways (0 when it fits)."""
     return page.evaluate("document.documentElement.scrollWidth - innerWidth")

@@ -4,7 +4,7 @@ the QR without scrolling for them, and the till opens again without signal."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.seen import assert_seen, sideways_overflow, small_targets
+from tests.browser.seen import assert_seen, sideways_overflow, small_targets, wait_seen
 from tests.browser.test_fair import open_till, stand, stand_sales  # noqa: F401 (stand: a fixture)
 
 pytestmark = pytest.mark.browser
@@ -36,8 +36,7 @@ def test_after_bayar_qr_the_amount_and_qr_are_on_the_screen(new_context, stand):
     pay.click()
     qr = keeper.locator("#tagihan .qr svg")
     expect(qr).to_be_visible()
-    keeper.wait_for_timeout(300)  # the scroll after the swap
-    assert_seen(keeper.locator("#tagihan .big-amount").first, "the amount to pay")
+    wait_seen(keeper.locator("#tagihan .big-amount").first, "the amount to pay")  # scrolled after the swap
     assert_seen(qr, "the payment QR")
     keeper.wait_for_timeout(1_500)  # the charge polls every second: it must not jump about
     assert_seen(qr, "the payment QR after a poll")
