@@ -143,3 +143,15 @@ document.addEventListener("click", async (event) => {
     window.prompt(button.dataset.copied, url);  // no clipboard access: the link to copy by hand
   }
 });
+
+// Signing out forgets the till screen kept for offline use (static/js/till-sw.js): on a
+// shared tablet the next person must not open the last keeper's till without signal.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.matches || !form.matches("form[data-sign-out]") || !window.caches || form.dataset.cleared) return;
+  event.preventDefault();
+  caches.keys()
+    .then((names) => Promise.all(names.filter((name) => name.startsWith("gerai-till")).map((name) => caches.delete(name))))
+    .catch((error) => console.warn("Gerai: the offline till copy could not be removed:", error))
+    .finally(() => { form.dataset.cleared = "1"; form.submit(); });
+});

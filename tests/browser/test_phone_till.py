@@ -92,3 +92,17 @@ def test_till_header_is_compact_and_its_controls_are_thumb_sized(new_context, st
     assert header["height"] <= 110, f"the header takes {header['height']} px of a 800 px screen"
     assert_seen(keeper.locator(".till-item").first, "the first product on the till")
     assert small_targets(keeper) == []
+
+
+def test_signing_out_forgets_the_offline_till(new_context, stand):  # noqa: F811
+    _, keeper = open_till(new_context, stand)
+    keeper.evaluate("navigator.serviceWorker.ready")
+    for _ in range(50):
+        if keeper.evaluate("caches.match(location.href).then(kept => !!kept)"):
+            break
+        keeper.wait_for_timeout(100)
+    assert keeper.evaluate("caches.keys()") == ["gerai-till-v1"]
+    keeper.get_by_role("button", name="Keluar").click()
+    keeper.wait_for_url(lambda url: "/kasir" not in url)
+    expect(keeper.get_by_text("Anda sudah keluar.")).to_be_visible()
+    assert keeper.evaluate("caches.keys()") == []
