@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app storefront
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-test assets translations migrate demo bench clean test-search-server audit
+.PHONY: run test install install-test assets translations migrate demo bench clean test-search-server audit screens
 
 # The sandbox gateway is served inside Gerai, so its addresses follow HOST and PORT.
 run: install assets translations migrate demo
@@ -68,6 +68,10 @@ demo: migrate
 
 bench: install-test assets translations
 	$(BIN)/python bench/catalogue.py
+
+# Screenshots of the main pages at 360 and 1280 px into instance/screens (ignored), to look at.
+screens: install-test assets translations
+	$(BIN)/python -m tests.browser.screens
 
 # Known vulnerabilities in the locked dependencies; pip-audit in a venv of its own so its
 # dependencies never move the app's pins.
