@@ -65,7 +65,7 @@ def test_counters_are_shared_through_redis(_schema, tmp_path):
     web = [limited_app(_schema, tmp_path, RATELIMIT_STORAGE_URI=REDIS_URL,
                        RATELIMIT_KEY_PREFIX=prefix) for _ in range(2)]
     clients = [app.test_client() for app in web]
-    data = {"email": "x@contoh.id", "password": "salah-sekali-123"}
+    data = {"email": f"x-{prefix}@contoh.id", "password": "salah-sekali-123"}  # its own account
     statuses = []
     for n in range(11):  # alternate between the two "processes"
         client = clients[n % 2]
