@@ -64,21 +64,13 @@ def cancel(purchase: Purchase) -> Purchase:
         return purchase
     payment_id = purchase.payment_id
     db.session.commit()
+    gateway = contract.current()
     try:
-        payment = contract.current().cancel_payment(payment_id)
-        source = "cancel"
-    except contract.PaymentError as refusal:
-        settlement.note_error("cancel", purchase, refusal, gateway=purchase.gateway,
-                              reference=payment_id)
-        db.session.commit()
-        try:  # already paid, or the gateway is away: find out where it stands
-            payment = contract.current().retrieve_payment(payment_id)
-            source = "retrieve"
-        except contract.PaymentError as error:
-            settlement.note_error("retrieve", purchase, error, gateway=purchase.gateway,
-                                  reference=payment_id)
-            db.session.commit()
-            raise
+        payment, source = _call(purchase, "cancel", lambda: gateway.cancel_payment(payment_id)), \
+            "cancel"
+    except contract.PaymentError:  # already paid, or the gateway is away: where does it stand?
+        payment, source = _call(purchase, "retrieve",
+                                lambda: gateway.retrieve_payment(payment_id)), "retrieve"
     settlement.apply(purchase, payment, source=source)
     db.session.commit()
     return purchase
@@ -95,20 +87,27 @@ def ask(purchase: Purchase, *, cancel_if_expired: bool = True) -> Purchase:
         return purchase
     payment_id, expired = purchase.payment_id, purchase.expires_at < utcnow()
     db.session.commit()
-    try:
-        payment = contract.current().retrieve_payment(payment_id)
-        source = "retrieve"
-        if payment.status == contract.PENDING and expired and cancel_if_expired:
-            payment = contract.current().cancel_payment(payment_id)
-            source = "cancel"
-    except contract.PaymentError as error:
-        settlement.note_error("retrieve", purchase, error, gateway=purchase.gateway,
-                              reference=payment_id)
-        db.session.commit()
-        raise
+    gateway = contract.current()
+    payment, source = _call(purchase, "retrieve",
+                            lambda: gateway.retrieve_payment(payment_id)), "retrieve"
+    if payment.status == contract.PENDING and expired and cancel_if_expired:
+        payment, source = _call(purchase, "cancel",
+                                lambda: gateway.cancel_payment(payment_id)), "cancel"
     settlement.apply(purchase, payment, source=source)
     db.session.commit()
     return purchase
+
+
+def _call(purchase: Purchase, kind: str, call):
+    """One call to the gateway about this purchase, made with no transaction open; a
+    failure is recorded (and committed) before it goes up to the caller."""
+    try:
+        return call()
+    except contract.PaymentError as error:
+        settlement.note_error(kind, purchase, error, gateway=purchase.gateway,
+                              reference=purchase.payment_id)
+        db.session.commit()
+        raise
 
 
 def refund(order: Order, reason: str, user) -> Order:
