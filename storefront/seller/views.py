@@ -277,9 +277,9 @@ def edit_product(product_id: int):
     return _product_page(product, form, PhotoForm(formdata=None), status)
 
 
-def _first_photos(product: Product, files) -> list[str]:
-    """Photos sent with a new product's form; what could not be kept, and why. The product
-    is saved already: a refused photo is said on its page, where another can be added."""
+def _store_photos(product: Product, files) -> tuple[list[str], StorageUnavailable | None]:
+    """Each uploaded file stored and added, each committed; what was refused and why, and
+    our own disk's failure (which stops the rest: the next file would fail the same way)."""
     problems = []
     for upload in files:
         try:
@@ -291,9 +291,15 @@ def _first_photos(product: Product, files) -> list[str]:
             problems.append(_("Maksimal 8 foto per produk."))
             break
         except StorageUnavailable as unavailable:
-            problems.append(unavailable.message)
-            break
-    return problems
+            return problems, unavailable
+    return problems, None
+
+
+def _first_photos(product: Product, files) -> list[str]:
+    """Photos sent with a new product's form; what could not be kept, and why. The product
+    is saved already: a refused photo is said on its page, where another can be added."""
+    problems, unavailable = _store_photos(product, files)
+    return problems + ([unavailable.message] if unavailable else [])
 
 
 def _product_page(product: Product, form: ProductForm, photo_form: PhotoForm, status: int,
@@ -368,22 +374,12 @@ def upload_photos(product_id: int):
     if not form.validate_on_submit():
         abort(400)
     files = [f for f in request.files.getlist(form.photos.name) if f and f.filename]
-    problems = []
-    for upload in files:
-        try:
-            picture = store_picture(load_picture(upload.stream))
-            services.add_photo(product, picture)
-            db.session.commit()
-        except PictureRejected as rejected:
-            problems.append(f"{upload.filename}: {rejected.message}")
-        except services.TooManyPhotos:
-            problems.append(_("Maksimal 8 foto per produk."))
-            break
-        except StorageUnavailable as unavailable:
-            # Our disk, not the seller's file: say so next to the field, keep the
-            # photos already stored, and stop (the next file would fail the same way).
-            form.photos.errors = [unavailable.message, *problems]
-            return _product_page(product, _product_form(product), form, 503)
+    problems, unavailable = _store_photos(product, files)
+    if unavailable is not None:
+        # Our disk, not the seller's file: say so next to the field, keeping the photos
+        # already stored.
+        form.photos.errors = [unavailable.message, *problems]
+        return _product_page(product, _product_form(product), form, 503)
     if not files:
         problems.append(_("Pilih foto untuk diunggah."))
     for problem in problems:

@@ -135,13 +135,14 @@ def live_app(live_server):
     return LIVE["app"]
 
 
-def log_in(context, email: str):
+def log_in(context, email: str, password: str | None = None):
+    """A new tab signed in through the form (the test password, or the demo's)."""
     from tests.conftest import TEST_PASSWORD
 
     page = context.new_page()
     page.goto("/masuk")
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Kata sandi").fill(TEST_PASSWORD)
+    page.get_by_label("Kata sandi").fill(password or TEST_PASSWORD)
     page.get_by_role("button", name="Masuk").click()
     page.wait_for_url(lambda url: "/masuk" not in url)
     return page

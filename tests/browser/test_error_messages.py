@@ -14,6 +14,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import log_in
+
 pytestmark = pytest.mark.browser
 
 SELLER = "penjual1@gerai.test"
@@ -22,13 +24,7 @@ SELLER = "penjual1@gerai.test"
 def _log_in(context, email: str) -> Page:
     from storefront.demo.seed import DEMO_PASSWORD
 
-    page = context.new_page()
-    page.goto("/masuk")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    page.wait_for_url(lambda url: "/masuk" not in url)
-    return page
+    return log_in(context, email, DEMO_PASSWORD)
 
 
 def _watch(page: Page) -> list[str]:

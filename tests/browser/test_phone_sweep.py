@@ -4,6 +4,7 @@ sideways, the header stays two short rows, and no control is under 24 x 24 CSS p
 import pytest
 from playwright.sync_api import Page
 
+from tests.browser.conftest import log_in
 from tests.browser.seen import sideways_overflow, small_targets
 
 pytestmark = pytest.mark.browser
@@ -22,13 +23,7 @@ PAGES = {
 def _log_in(context, email: str) -> Page:
     from storefront.demo.seed import DEMO_PASSWORD
 
-    page = context.new_page()
-    page.goto("/masuk")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    page.wait_for_url(lambda url: "/masuk" not in url)
-    return page
+    return log_in(context, email, DEMO_PASSWORD)
 
 
 @pytest.mark.parametrize("who", list(PAGES), ids=lambda who: who or "visitor")
