@@ -121,10 +121,26 @@ class ProductForm(GeraiForm):
         return ok
 
 
+class QuickVariantForm(GeraiQueryForm):
+    """One variant's price and stock in the listing row (CSRF is the row form's)."""
+
+    id = HiddenField()
+    stock_seen = HiddenField()
+    price = RupiahField(_l("Harga"))
+    stock = WholeNumberField(_l("Stok"), validators=[Optional(), NumberRange(0, MAX_STOCK, _l("Stok 0 sampai 1.000.000."))])
+
+
 class QuickEditForm(GeraiForm):
+    """The listing row's inline edit: the product's price and stock, or each variant's."""
+
     price = RupiahField(_l("Harga"))
     stock_seen = HiddenField()
     stock = WholeNumberField(_l("Stok"), validators=[Optional(), NumberRange(0, MAX_STOCK, _l("Stok 0 sampai 1.000.000."))])
+    variants = FieldList(FormField(QuickVariantForm), min_entries=0, max_entries=30)
+
+    def entry_for(self, variant_id: int):
+        """What was posted for this variant (None on a fresh row)."""
+        return next((v.form for v in self.variants if v.form.id.data == str(variant_id)), None)
 
 
 class StockForm(GeraiForm):

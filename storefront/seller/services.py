@@ -160,6 +160,13 @@ def _apply_variants(product: Product, variants: list[VariantInput], user=None) -
         inventory.remove_variant(product, gone, user_id=user_id)
         product.variants.remove(gone)
     db.session.flush()
+    _count_variants(product, counts, user_id)
+    product.price = min(v.price for v in product.variants)
+
+
+def _count_variants(product: Product, counts, user_id: int | None) -> None:
+    """(variant, counted, seen) in lock order: a new variant's first count (seen None), or
+    a recount over the stock the form showed (StockChanged names the variant)."""
     for variant, counted, seen in inventory.lock_order_variants(counts):
         if seen is None:
             inventory.stock_new(product, counted, "restock", variant=variant, user_id=user_id)
@@ -170,7 +177,6 @@ def _apply_variants(product: Product, variants: list[VariantInput], user=None) -
             except inventory.StockChanged as changed:
                 changed.variant_id = variant.id
                 raise
-    product.price = min(v.price for v in product.variants)
 
 
 def save_product(shop: Shop, details: dict, variants: list[VariantInput],
@@ -236,6 +242,41 @@ def quick_update(product: Product, price: int | None, stock: int | None, seen: i
         product.price = price
     if stock is not None:
         inventory.recount(product, stock, seen, "correction", user_id=user.id if user else None)
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class VariantQuickEdit:
+    """One variant's price and stock from the listing row (None: left as it is)."""
+
+    id: int
+    price: int | None
+    stock: int | None
+    seen: int  # the variant's stock the row showed
+
+
+class VariantsChanged(Exception):
+    """The row showed other variants than the product has now (one was added or removed
+    in another tab); nothing was changed."""
+
+
+def quick_update_variants(product: Product, edits: list[VariantQuickEdit], user=None) -> None:
+    """The inline edit from the listing for a product with variants: each variant's price
+    and stock. Each count applies only over the stock the row showed (else
+    inventory.StockChanged naming the variant); the caller rolls back on either error."""
+    variants = {v.id: v for v in product.variants}
+    if sorted(edit.id for edit in edits) != sorted(variants):
+        raise VariantsChanged()
+    counts = []
+    for edit in edits:
+        variant = variants[edit.id]
+        if edit.price is not None:
+            variant.price = edit.price
+        if edit.stock is not None:
+            counts.append((variant, edit.stock, edit.seen))
+    db.session.flush()
+    _count_variants(product, counts, user.id if user else None)
+    product.price = min(v.price for v in product.variants)
     db.session.flush()
 
 

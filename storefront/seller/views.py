@@ -17,7 +17,7 @@ from ..catalogue.models import Product, ProductImage
 from ..catalogue.services import top_categories
 from ..exhibitions.services import current_stands
 from ..extensions import db
-from ..htmx import render
+from ..htmx import render, wants_fragment
 from ..inventory import services as inventory
 from ..media import PictureRejected, StorageUnavailable, load_picture, store_picture
 from ..orders.models import ORDER_STATUSES, Order
@@ -312,35 +312,65 @@ def _product_page(product: Product, form: ProductForm, photo_form: PhotoForm, st
 @bp.post("/produk/<int:product_id>/cepat")
 @shop_required
 def quick_edit(product_id: int):
-    """Inline edit of price and stock from the listing (htmx swaps the row)."""
+    """Inline edit of price and stock from the listing, of the product or of each of its
+    variants (htmx swaps the row)."""
     product = _own_product(product_id)
     form = QuickEditForm()
     status = 200
-    if product.variants:
-        form.price.errors = [_("Produk bervarian: ubah harga dan stok di halaman produk.")]
-        status = 409
-    elif form.validate_on_submit():
+    if not form.validate_on_submit():
+        status = 422
+    else:
         try:
-            services.quick_update(product, form.price.data, form.stock.data,
-                                  _small_int(form.stock_seen.data) or 0, current_user)
+            if product.variants or form.variants.entries:  # a row's variants, checked
+                services.quick_update_variants(product, _quick_variant_edits(form), current_user)
+            else:
+                services.quick_update(product, form.price.data, form.stock.data,
+                                      _small_int(form.stock_seen.data) or 0, current_user)
         except inventory.StockChanged as changed:
             db.session.rollback()
             db.session.refresh(product)
-            form.stock.errors = [_("Stok berubah dari %(seen)d menjadi %(now)d sejak daftar ini "
-                                   "dibuka. Periksa lalu simpan lagi.", seen=changed.seen,
-                                   now=changed.current)]
+            field = form.stock if changed.variant_id is None else \
+                form.entry_for(changed.variant_id).stock
+            field.errors = [_("Stok berubah dari %(seen)d menjadi %(now)d sejak daftar ini "
+                              "dibuka. Periksa lalu simpan lagi.", seen=changed.seen,
+                              now=changed.current)]
+            status = 409
+        except services.VariantsChanged:
+            db.session.rollback()
+            db.session.refresh(product)
+            form = QuickEditForm(formdata=None)
+            form.row_error = _("Varian produk ini berubah sejak daftar dibuka. Periksa lalu "
+                               "simpan lagi.")
             status = 409
         else:
             db.session.commit()
             form = QuickEditForm(formdata=None)
-    else:
-        status = 422
-    if request.headers.get("HX-Request") != "true":
+    row = f"produk-{product.id}"
+    if not (wants_fragment() and request.headers.get("HX-Target") == row):
         if status == 200:
             flash(_("Harga dan stok %(name)s disimpan.", name=product.name))
+        else:  # without the row swapped in, its reason comes up top
+            flash(_("Harga dan stok %(name)s tidak disimpan: %(reason)s", name=product.name,
+                    reason=_first_error(form)), "error")
         return redirect(url_for(".products"))
-    return render("seller/products.html", blocks={f"produk-{product.id}": "product_row"},
+    return render("seller/products.html", blocks={row: "product_row"},
                   shop=g.shop, product=product, quick=form, saved=status == 200, http_status=status)
+
+
+def _first_error(form: QuickEditForm) -> str:
+    """The first reason a row was not saved (a variant's errors come as dicts)."""
+    def messages(errors):
+        for error in errors.values() if isinstance(errors, dict) else errors:
+            yield from messages(error) if isinstance(error, list | dict) else [str(error)]
+    return getattr(form, "row_error", None) or next(messages(form.errors), "")
+
+
+def _quick_variant_edits(form: QuickEditForm) -> list[services.VariantQuickEdit]:
+    """The posted variant rows; an id that is not a number matches no variant (the
+    service then answers that the variants changed)."""
+    return [services.VariantQuickEdit(id=_small_int(v.id.data) or 0, price=v.price.data,
+                                      stock=v.stock.data, seen=_small_int(v.stock_seen.data) or 0)
+            for v in (entry.form for entry in form.variants)]
 
 
 @bp.post("/produk/<int:product_id>/salin")

@@ -93,3 +93,71 @@ def test_import_preview_is_as_wide_as_the_phone(new_context, seller, tmp_path):
     row = page.locator(".import-preview tr", has_text="Dodol Durian")
     row.scroll_into_view_if_needed()
     assert_seen(row.locator(".error").first, "the reason a row is refused")
+
+
+def _product_with_variants(live_app, email):
+    """Kaos Batik with two sizes in the seller's shop; returns (product id, variant ids)."""
+    from storefront.catalogue.models import Category, Shop
+    from storefront.extensions import db
+    from storefront.seller import services
+
+    with live_app.app_context():
+        shop = db.session.scalar(select(Shop).where(Shop.owner.has(email=email)))
+        category = db.session.scalar(select(Category).where(Category.parent_id.is_not(None)))
+        product = services.save_product(
+            shop, {"name": "Kaos Batik Cipondoh", "description": "", "price": 0, "stock": 0,
+                   "weight_grams": None, "status": "active", "category_id": category.id,
+                   "sku": None, "option_name": "Ukuran", "stock_seen": 0},
+            [services.VariantInput(name="M", price=85_000, stock=4),
+             services.VariantInput(name="XL", price=90_000, stock=2)])
+        db.session.commit()
+        ids = product.id, [v.id for v in product.variants]
+        db.session.remove()
+    return ids
+
+
+def test_a_phone_seller_edits_each_variant_in_the_list(new_context, seller, live_app):
+    from storefront.catalogue.models import Product
+    from storefront.extensions import db
+    from storefront.inventory import services as inventory
+
+    product_id, (m, xl) = _product_with_variants(live_app, seller)
+    page = log_in(new_context(), seller)
+    page.goto("/penjual/produk")
+    row = page.locator(f"#produk-{product_id}")
+    for field in (f"#harga-{product_id}-{m}", f"#stok-{product_id}-{m}",
+                  f"#harga-{product_id}-{xl}", f"#stok-{product_id}-{xl}"):
+        row.locator(field).scroll_into_view_if_needed()
+        assert_seen(row.locator(field), f"the field {field}")
+    assert sideways_overflow(page) <= 0
+    assert small_targets(page) == []
+
+    row.locator(f"#harga-{product_id}-{m}").fill("87.500")
+    row.locator(f"#stok-{product_id}-{m}").fill("10")
+    row.locator(f"#stok-{product_id}-{xl}").fill("0")
+    row.get_by_role("button", name="Simpan").click()
+    expect(row.locator(".saved")).to_have_text("Tersimpan")
+    assert page.url.endswith("/penjual/produk")
+    with live_app.app_context():
+        product = db.session.get(Product, product_id)
+        assert [(v.name, v.price, v.stock) for v in product.variants] == [
+            ("M", 87_500, 10), ("XL", 90_000, 0)]
+        assert (product.price, product.stock) == (87_500, 10)
+        # A shopper buys two M while the list stays open on the phone.
+        inventory.change(product_id, -2, "sale", variant_id=m)
+        db.session.commit()
+        db.session.remove()
+
+    row.locator(f"#stok-{product_id}-{m}").fill("12")
+    row.get_by_role("button", name="Simpan").click()
+    error = row.locator(f"#stok-{product_id}-{m}-error")
+    expect(error).to_contain_text("Stok berubah dari 10 menjadi 8")
+    assert_seen(error, "why the count was refused")
+    expect(row.locator(f"#stok-{product_id}-{m}")).to_have_value("12")  # what was typed stays
+    assert sideways_overflow(page) <= 0
+    row.get_by_role("button", name="Simpan").click()  # the seller looked, and keeps 12
+    expect(row.locator(".saved")).to_have_text("Tersimpan")
+    with live_app.app_context():
+        product = db.session.get(Product, product_id)
+        assert [v.stock for v in product.variants] == [12, 0] and product.stock == 12
+        db.session.remove()

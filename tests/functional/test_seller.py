@@ -196,6 +196,124 @@ def test_inline_edit_error_stays_in_the_row(client, seller, category):
     assert product.price == 10_000
 
 
+@pytest.fixture
+def sizes(client, seller, category):
+    """Kaos Batik in M (85.000, 4 left) and XL (90.000, 2 left), listed through the form."""
+    response = new_product(client, category, **{
+        "name": "Kaos Batik", "option_name": "Ukuran", "price": "", "sku": "",
+        "variants-0-name": "M", "variants-0-price": "85.000", "variants-0-stock": "4",
+        "variants-1-name": "XL", "variants-1-price": "90.000", "variants-1-stock": "2"})
+    assert response.status_code == 302
+    return db.session.scalar(select(Product))
+
+
+def row_post(client, product, data):
+    """The listing row's form as htmx posts it, to swap the row."""
+    return client.post(f"/penjual/produk/{product.id}/cepat", headers={
+        "HX-Request": "true", "HX-Target": f"produk-{product.id}"},
+        data={**data, "csrf_token": csrf_token(client, "/penjual/produk")})
+
+
+def quick_edit(client, product, rows):
+    """One (price, stock, stock seen) per variant, in the row's order."""
+    data = {}
+    for i, (variant, (price, stock, seen)) in enumerate(zip(product.variants, rows, strict=True)):
+        data |= {f"variants-{i}-id": str(variant.id), f"variants-{i}-price": price,
+                 f"variants-{i}-stock": stock, f"variants-{i}-stock_seen": str(seen)}
+    return row_post(client, product, data)
+
+
+def test_the_listing_shows_each_variants_price_and_stock_to_edit(client, sizes):
+    page = client.get("/penjual/produk").get_data(as_text=True)
+    m, xl = sizes.variants
+    assert f'id="harga-{sizes.id}-{m.id}"' in page and f'id="stok-{sizes.id}-{xl.id}"' in page
+    assert re.search(rf'id="harga-{sizes.id}-{xl.id}"[^>]*value="90.000"', page)
+    assert 'name="variants-1-stock_seen" value="2"' in page
+
+
+def test_inline_edit_of_each_variants_price_and_stock(client, sizes):
+    response = quick_edit(client, sizes, [("87.500", "10", 4), ("90.000", "0", 2)])
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and body.strip().startswith("<tr") and "Tersimpan" in body
+    db.session.expire_all()
+    assert [(v.name, v.price, v.stock) for v in sizes.variants] == [("M", 87_500, 10), ("XL", 90_000, 0)]
+    assert (sizes.price, sizes.stock) == (87_500, 10)
+    history = db.session.scalars(select(StockAdjustment).where(
+        StockAdjustment.reason == "correction").order_by(StockAdjustment.id)).all()
+    assert [(h.variant_id, h.change, h.stock_after) for h in history] == [
+        (sizes.variants[0].id, 6, 10), (sizes.variants[1].id, -2, 0)]
+
+
+def test_inline_edit_of_a_variant_refuses_a_count_over_a_sale(client, sizes):
+    from storefront.inventory import services as inventory
+
+    m, xl = sizes.variants
+    inventory.change(sizes.id, -1, "sale", variant_id=xl.id)  # a shopper buys one XL
+    db.session.commit()
+    response = quick_edit(client, sizes, [("86.000", "4", 4), ("90.000", "5", 2)])
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert re.search(rf'id="stok-{sizes.id}-{xl.id}-error">Stok berubah dari 2 menjadi 1', body)
+    assert re.search(rf'id="stok-{sizes.id}-{xl.id}"[^>]*value="5"', body)  # kept as typed
+    assert re.search(rf'id="harga-{sizes.id}-{m.id}"[^>]*value="86.000"', body)
+    assert 'name="variants-1-stock_seen" value="1"' in body  # the next save counts from now
+    db.session.expire_all()
+    assert [(v.price, v.stock) for v in sizes.variants] == [(85_000, 4), (90_000, 1)]  # nothing saved
+    again = quick_edit(client, sizes, [("86.000", "4", 4), ("90.000", "5", 1)])
+    assert again.status_code == 200
+    db.session.expire_all()
+    assert [(v.price, v.stock) for v in sizes.variants] == [(86_000, 4), (90_000, 5)]
+    assert sizes.stock == 9
+
+
+def test_inline_edit_of_a_variant_explains_bad_input_in_its_place(client, sizes):
+    m, _xl = sizes.variants
+    response = quick_edit(client, sizes, [("delapan puluh", "-1", 4), ("90.000", "2", 2)])
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(rf'id="harga-{sizes.id}-{m.id}-error">Tulis harga dalam rupiah', body)
+    assert re.search(rf'id="stok-{sizes.id}-{m.id}-error">Stok 0 sampai', body)
+    assert 'value="delapan puluh"' in body
+    db.session.expire_all()
+    assert [(v.price, v.stock) for v in sizes.variants] == [(85_000, 4), (90_000, 2)]
+
+
+@pytest.mark.parametrize("posted", ["plain row", "one variant", "a variant since removed"])
+def test_inline_edit_over_variants_that_changed_since_the_list_opened(client, sizes, posted):
+    if posted == "plain row":  # the list was opened before the sizes were added
+        data = {"price": "80.000", "stock": "3", "stock_seen": "0"}
+    elif posted == "one variant":  # XL was added in another tab
+        data = {"variants-0-id": str(sizes.variants[0].id), "variants-0-price": "1",
+                "variants-0-stock": "1", "variants-0-stock_seen": "4"}
+    else:
+        data = {f"variants-{i}-{k}": v for i, vid in enumerate([sizes.variants[0].id, 99_999])
+                for k, v in (("id", str(vid)), ("price", "1"), ("stock", "1"), ("stock_seen", "4"))}
+    response = row_post(client, sizes, data)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409 and "Varian produk ini berubah" in body
+    assert f'id="stok-{sizes.id}-{sizes.variants[1].id}"' in body  # the row as it is now
+    db.session.expire_all()
+    assert [(v.price, v.stock) for v in sizes.variants] == [(85_000, 4), (90_000, 2)]
+
+
+def test_variant_rows_posted_to_a_product_without_variants_change_nothing(client, seller, category):
+    product = ProductFactory(shop=seller, category=category, price=10_000, stock=4)
+    response = row_post(client, product, {"variants-0-id": "1", "variants-0-price": "1",
+                                          "variants-0-stock": "0", "variants-0-stock_seen": "4"})
+    assert response.status_code == 409 and "Varian produk ini berubah" in response.get_data(as_text=True)
+    db.session.refresh(product)
+    assert (product.price, product.stock) == (10_000, 4)
+
+
+def test_inline_edit_without_htmx_says_why_on_the_list(client, sizes):
+    token = csrf_token(client, "/penjual/produk")
+    response = client.post(f"/penjual/produk/{sizes.id}/cepat", follow_redirects=True,
+                           data={"variants-0-id": str(sizes.variants[0].id), "variants-0-price": "x",
+                                 "variants-1-id": str(sizes.variants[1].id), "csrf_token": token})
+    body = response.get_data(as_text=True)
+    assert "Harga dan stok Kaos Batik tidak disimpan: Tulis harga dalam rupiah" in body
+
+
 def test_duplicate_archive_and_restore(client, seller, category):
     product = ProductFactory(shop=seller, category=category, name="Dodol Betawi", sku="DB-1")
     response = post(client, f"/penjual/produk/{product.id}/salin", {}, "/penjual/produk")
