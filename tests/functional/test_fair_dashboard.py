@@ -4,7 +4,7 @@ import csv
 import io
 import random
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import openpyxl
 import pytest
@@ -123,6 +123,35 @@ def test_the_polled_fragment_is_shared_for_a_few_seconds(app, organizer, fair):
     app.config["FAIR_DASHBOARD_SECONDS"] = 0
     fresh = organizer.get("/pameran/pameran-situ/dasbor", headers=headers).get_data(as_text=True)
     assert 'data-total-fair="9000"' in fresh
+
+
+def test_the_exports_give_excel_real_jakarta_times_and_semicolons(organizer, fair):
+    stand = fair.stands[0]
+    purchase, _ = ring_up(stand, [till.SaleLine(till.stand_items(stand)[0], 2)], 0,
+                          method="cash", key="kunci-waktu-1")
+    purchase.orders[0].paid_at = datetime(2026, 11, 29, 17, 5, 9)  # 00:05 on the 30th in Jakarta
+    db.session.commit()
+    dashboard = organizer.get("/pameran/pameran-situ/dasbor").get_data(as_text=True)
+    assert 'href="/pameran/pameran-situ/penjualan.excel.csv"' in dashboard
+
+    sheet = openpyxl.load_workbook(io.BytesIO(
+        organizer.get("/pameran/pameran-situ/penjualan.xlsx").data)).active
+    header = [cell.value for cell in sheet[1]]
+    paid = sheet.cell(row=2, column=header.index("dibayar") + 1)
+    assert paid.is_date and paid.value == datetime(2026, 11, 30, 0, 5, 9)
+    assert paid.number_format == "dd/mm/yyyy hh:mm:ss"
+
+    excel = organizer.get("/pameran/pameran-situ/penjualan.excel.csv")
+    assert excel.status_code == 200 and excel.mimetype == "text/csv"
+    assert excel.headers["Content-Disposition"].endswith('-excel.csv"')
+    assert excel.data.startswith("\ufeff".encode())  # UTF-8 with its BOM
+    body = excel.data.decode("utf-8-sig")
+    assert body.splitlines()[0].startswith("kode_pesanan;dibayar;stan;toko;")
+    rows = list(csv.DictReader(io.StringIO(body), delimiter=";"))
+    assert [(r["dibayar"], r["stan"], r["toko"], r["jumlah"], r["status"]) for r in rows] == [
+        ("2026-11-30 00:05:09", "A-01", "Keripik Bu Sri", "2", "lunas")]
+    plain = organizer.get("/pameran/pameran-situ/penjualan.csv").get_data(as_text=True)
+    assert list(csv.DictReader(io.StringIO(plain.lstrip("\ufeff")))) == rows
 
 
 def test_export_keeps_formulas_as_text(app, organizer, fair):

@@ -33,6 +33,20 @@ def test_office_and_observers_read_the_city_report(client, auth, sales, role):
     assert "baru" in client.get("/laporan/naik-kelas").get_data(as_text=True)
 
 
+def test_the_report_comes_as_a_csv_for_indonesian_excel(client, auth, sales):
+    UserFactory(email="baca@contoh.id", roles=["organizer"])
+    auth.login("baca@contoh.id")
+    assert "/laporan/ekspor.excel.csv?menurut=kecamatan" in client.get(
+        "/laporan?menurut=kecamatan").get_data(as_text=True)
+    exported = client.get("/laporan/ekspor.excel.csv?menurut=kecamatan")
+    assert exported.status_code == 200 and exported.data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["kecamatan", "penjualan_bersih", "transaksi", "persen"]
+    assert sorted(rows[1:-1]) == [["Cipondoh", "10000", "1", "23,81"],  # decimal commas
+                                  ["Karawaci", "32000", "1", "76,19"]]
+    assert rows[-1] == ["TOTAL", "42000", "2", "100"]
+
+
 @pytest.mark.parametrize("role", ["seller", "coop_manager", "shopper"])
 def test_others_cannot_read_city_reports(client, auth, sales, role):
     UserFactory(email="lain@contoh.id", roles=[role])
