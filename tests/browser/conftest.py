@@ -146,3 +146,15 @@ def log_in(context, email: str, password: str | None = None):
     page.get_by_role("button", name="Masuk").click()
     page.wait_for_url(lambda url: "/masuk" not in url)
     return page
+
+
+def import_preview(page, folder) -> None:
+    """The seller's import preview of a two-row CSV, one row refused (a price of "abc")."""
+    csv = folder / "katalog-contoh.csv"
+    csv.write_text("sku,nama,kategori,harga,stok\nDT-1,Dodol Talas Pandan,makanan,15000,20\n"
+                   "DT-2,Dodol Durian,makanan,abc,5\n")
+    page.goto("/penjual/produk/impor")
+    page.get_by_label("Berkas CSV atau XLSX").set_input_files(str(csv))
+    page.get_by_role("button", name="Unggah dan periksa").click()
+    page.locator(".import-preview").wait_for()
+    csv.unlink()

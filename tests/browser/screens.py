@@ -15,7 +15,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, import_preview
 from tests.conftest import _test_config
 
 WIDTHS = (360, 1280)
@@ -106,15 +106,8 @@ def main(out: Path) -> None:
                                ("product-form", "/penjual/produk/baru"), ("seller-orders", "/penjual/pesanan")):
                 seller.goto(path)
                 shot(seller, name)
-            csv = out / "katalog-contoh.csv"
-            csv.write_text("sku,nama,kategori,harga,stok\nDT-1,Dodol Talas Pandan,makanan,15000,20\n"
-                           "DT-2,Dodol Durian,makanan,abc,5\n")
-            seller.goto("/penjual/produk/impor")
-            seller.get_by_label("Berkas CSV atau XLSX").set_input_files(str(csv))
-            seller.get_by_role("button", name="Unggah dan periksa").click()
-            seller.locator(".import-preview").wait_for()
+            import_preview(seller, out)
             shot(seller, "import-preview")
-            csv.unlink()
             seller.goto(f"{FAIR}/A-001/kasir")
             shot(seller, "till-idle")
             seller.get_by_role("button", name="Tunai").click()
