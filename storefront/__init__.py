@@ -66,19 +66,31 @@ def trust_proxies(app: Flask) -> None:
 
 
 def mount_sandbox_gateway(app: Flask) -> None:
-    """In development the Stripe-compatible sandbox answers at /sandbox-gateway, so
-    checkout works offline end to end through the real stripe SDK."""
-    if app.config["PAYMENT_GATEWAY"] != "sandbox" or not app.config["SANDBOX_MOUNT"]:
-        return
-    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    """In development the gateway sandboxes answer inside Gerai: the Stripe-compatible one
+    at /sandbox-gateway, the Xendit-compatible QRIS one at /xendit-sandbox (with its
+    payer's wallet page at /xendit-sandbox/wallet), so checkout and stands work offline
+    end to end."""
+    mounts = {}
+    if app.config["PAYMENT_GATEWAY"] == "sandbox" and app.config["SANDBOX_MOUNT"]:
+        from .payments.sandbox import create_sandbox_app
+        from .payments.stripe_gateway import SANDBOX_API_KEY
 
-    from .payments.sandbox import create_sandbox_app
-    from .payments.stripe_gateway import SANDBOX_API_KEY
+        # It answers only the key our sandbox gateway sends (its test controls too).
+        mounts["/sandbox-gateway"] = create_sandbox_app(
+            webhook_url=app.config["SANDBOX_WEBHOOK_URL"],
+            webhook_secret=app.config["SANDBOX_WEBHOOK_SECRET"], secret_key=SANDBOX_API_KEY)
+    if app.config.get("QRIS_GATEWAY") == "xendit" and app.config.get("XENDIT_SANDBOX_MOUNT") \
+            and app.config["XENDIT_SECRET_KEY"].startswith("xnd_development_"):
+        from .payments.xendit_sandbox import create_xendit_sandbox_app
 
-    # It answers only the key our sandbox gateway sends (its test controls too).
-    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/sandbox-gateway": create_sandbox_app(
-        webhook_url=app.config["SANDBOX_WEBHOOK_URL"],
-        webhook_secret=app.config["SANDBOX_WEBHOOK_SECRET"], secret_key=SANDBOX_API_KEY)})
+        mounts["/xendit-sandbox"] = create_xendit_sandbox_app(
+            secret_key=app.config["XENDIT_SECRET_KEY"],
+            callback_url=app.config["XENDIT_SANDBOX_CALLBACK_URL"],
+            callback_token=app.config["XENDIT_CALLBACK_TOKEN"])
+    if mounts:
+        from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+        app.wsgi_app = DispatcherMiddleware(app.wsgi_app, mounts)
 
 
 def register_extensions(app: Flask) -> None:

@@ -76,6 +76,25 @@ def from_environment() -> dict:
                                               "http://127.0.0.1:5000/payments/webhooks/sandbox"),
         # Serve the sandbox inside Gerai at /sandbox-gateway (development only).
         "SANDBOX_MOUNT": _bool("SANDBOX_MOUNT", development),
+        # QRIS (any Indonesian e-wallet or bank app) through Xendit's QR Codes API: the
+        # local Xendit-compatible sandbox on a laptop (served at /xendit-sandbox), Xendit
+        # in production when its keys are set. "" turns QRIS off.
+        "QRIS_GATEWAY": os.environ.get(
+            "QRIS_GATEWAY", "xendit" if development or os.environ.get("XENDIT_SECRET_KEY")
+            else ""),
+        # Fair stands' QR charges; by default the QRIS gateway (else PAYMENT_GATEWAY).
+        "STAND_GATEWAY": os.environ.get("STAND_GATEWAY", ""),
+        "XENDIT_SECRET_KEY": os.environ.get("XENDIT_SECRET_KEY",
+                                            "" if production else "xnd_development_gerai_sandbox"),
+        # The token Xendit sends in x-callback-token (its dashboard shows it).
+        "XENDIT_CALLBACK_TOKEN": os.environ.get(
+            "XENDIT_CALLBACK_TOKEN", "" if production else "gerai-xendit-callback-development"),
+        "XENDIT_API_URL": os.environ.get(
+            "XENDIT_API_URL", "https://api.xendit.co" if production
+            else "http://127.0.0.1:5000/xendit-sandbox"),
+        "XENDIT_SANDBOX_CALLBACK_URL": os.environ.get(
+            "XENDIT_SANDBOX_CALLBACK_URL", "http://127.0.0.1:5000/payments/webhooks/xendit"),
+        "XENDIT_SANDBOX_MOUNT": _bool("XENDIT_SANDBOX_MOUNT", development),
         "PAYMENT_GATEWAY_TIMEOUT": float(os.environ.get("PAYMENT_GATEWAY_TIMEOUT", 10)),
         "PAYMENT_GATEWAY_RETRIES": int(os.environ.get("PAYMENT_GATEWAY_RETRIES", 2)),
         # Stock is held this long while the shopper pays (the gateway page expires too).

@@ -73,6 +73,10 @@ def _test_config(database_url: str, media_root) -> dict:
         "SEARCH_INDEX_PATH": "",  # in memory: every test starts with an empty index
         "MEDIA_ROOT": str(media_root),
         "RATELIMIT_ENABLED": False,
+        # QRIS is opted into by the tests about it (tests/payments/test_xendit*.py and
+        # the QRIS fair and checkout tests); the rest pay through the card sandbox.
+        "QRIS_GATEWAY": "",
+        "XENDIT_SANDBOX_MOUNT": False,
         # cheap hashes in tests; the production parameters have their own test
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,

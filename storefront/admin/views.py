@@ -144,7 +144,18 @@ def payments():
 
     refunds = db.session.scalars(select(Order).where(Order.refund_status.in_(("pending", "failed")))
                                  .order_by(Order.updated_at.desc()).limit(200)).all()
-    return render("admin/payments.html", mismatches=settlement.mismatches(), refunds=refunds)
+    return render("admin/payments.html", mismatches=settlement.mismatches(), refunds=refunds,
+                  strays=settlement.strays())
+
+
+@bp.post("/pembayaran/uang-kembali/<int:stray>")
+@office_required
+def stray_cash(stray: int):
+    from ..payments import strays
+    from ..payments.models import StrayPayment
+
+    strays.record_cash_refund(db.get_or_404(StrayPayment, stray))
+    return redirect(url_for(".payments"), 303)
 
 
 @bp.get("/pembayaran/<code>")

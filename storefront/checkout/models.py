@@ -28,6 +28,8 @@ class Purchase(db.Model):
     gateway: Mapped[str] = mapped_column(String(20))
     payment_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     payment_url: Mapped[str | None] = mapped_column(String(500))
+    # A QRIS payment: the payload the payer scans (shown as the QR while pending).
+    payment_qr: Mapped[str | None] = mapped_column(String(512))
     # Stock is held from the start of payment until this time.
     expires_at: Mapped[datetime]
     # A fair charge: the unguessable token in its payment QR code, and its stand.

@@ -140,12 +140,13 @@ def stand_products(stand: Stand) -> list[Product]:
         .order_by(Product.name)).unique())
 
 
-def qr_svg(url: str, scale: int = 6) -> str:
-    """The QR code a visitor scans, as inline SVG (no script, no external image)."""
+def qr_svg(url: str, scale: int = 6, border: int = 2) -> str:
+    """The QR code a visitor scans (a link, or a QRIS payload), as inline SVG (no script,
+    no external image)."""
     buffer = io.BytesIO()
     # omitsize: a viewBox instead of a fixed width and height, so the page's CSS sizes the
     # whole code (a poster's 11 cm, a phone's width); with a fixed size CSS only grew the box.
-    segno.make(url, error="m").save(buffer, kind="svg", scale=scale, border=2, xmldecl=False,
+    segno.make(url, error="m").save(buffer, kind="svg", scale=scale, border=border, xmldecl=False,
                                    svgns=True, title="QR", omitsize=True)
     return buffer.getvalue().decode()
 

@@ -146,7 +146,7 @@ def ring_up(stand: Stand, lines: list[SaleLine], amount: int, *, method: str, ke
         insert_new(Purchase).values(
             code=checkout._code("ST"), attempt=attempt, buyer_name=VISITOR, buyer_whatsapp="",
             total=total, stand_id=stand.id, status="pending",
-            gateway="cash" if cash else current_app.config["PAYMENT_GATEWAY"],
+            gateway="cash" if cash else contract.stand_gateway(),
             pay_token=None if cash else secrets.token_urlsafe(24),
             expires_at=now + timedelta(minutes=minutes), created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["attempt"]).returning(Purchase.id)).scalar()
@@ -187,6 +187,29 @@ def ring_up(stand: Stand, lines: list[SaleLine], amount: int, *, method: str, ke
             cancel_url="", idempotency_key=attempt)
         settlement.cash_paid(purchase, payment)
     return purchase, True
+
+
+def scans(purchase: Purchase) -> bool:
+    """Whether the payer pays this charge by scanning a QRIS code with their own app (its
+    gateway makes them), rather than on a payment page the stand's QR leads to."""
+    return purchase.gateway != "cash" and \
+        getattr(contract.get(purchase.gateway), "scan_to_pay", False)
+
+
+def show_qris(purchase: Purchase) -> str | None:
+    """Make the charge's QRIS code at the gateway (once: a second call, after a timeout
+    or from a second tab, gets the same code). None when it could not be made; the charge
+    is then closed and its stock goes back, and the message says why."""
+    if purchase.payment_qr or purchase.status != "pending":
+        return None
+    try:
+        runner.start_payment(purchase, success_url="", cancel_url="")
+    except contract.PaymentError as error:
+        # The code may exist at the gateway even so, but no one saw it: nobody pays it,
+        # and if someone does, settlement gives the money back (a stray payment).
+        runner.close(purchase)
+        return str(error.message)
+    return None
 
 
 def charge_by_token(token: str) -> Purchase | None:

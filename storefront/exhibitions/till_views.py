@@ -31,7 +31,8 @@ from ..money import format_rupiah, parse_rupiah
 from ..orders.models import Order
 from ..params import plain_text, record_id, whole_number
 from ..payments import gateway as contract
-from ..payments import runner
+from ..payments import runner, settlement, strays
+from ..payments.models import StrayPayment
 from ..timeutil import jakarta_day_start, today_in_jakarta
 from . import services, till
 from .models import Fair, Stand, StandItem
@@ -73,6 +74,14 @@ def _pay_url(purchase: Purchase) -> str:
     return url_for(".pay", token=purchase.pay_token, _external=True)
 
 
+def _charge_qr(purchase: Purchase) -> str:
+    """What the stand's screen shows while a charge waits: its QRIS code, which any
+    e-wallet or bank app pays, else (a card gateway) the link to its payment page."""
+    if purchase.payment_qr:
+        return services.qr_svg(purchase.payment_qr, scale=5, border=4)
+    return services.qr_svg(_pay_url(purchase), scale=5)
+
+
 def _sale_lines(stand: Stand, form) -> list[till.SaleLine]:
     """Quantities the keeper (or visitor) chose, as ``q-<item id>`` fields; unknown ids ignored,
     a quantity that is not a number refused with a message (never guessed)."""
@@ -98,7 +107,8 @@ def _till_context(fair: Fair, stand: Stand, parts=("register", "sales"), **extra
     if "sales" in parts:
         since = today_start()
         context.update(sales=till.recent_sales(stand, since), waiting=till.waiting_handover(stand),
-                       totals=till.totals_by_method(stand, since))
+                       totals=till.totals_by_method(stand, since),
+                       strays=settlement.strays(stand_id=stand.id, open_only=True, limit=20))
     context.update(extra)
     return context
 
@@ -166,17 +176,21 @@ def sell(slug: str, code: str):
             errors["jual"] = refused.message
         else:
             db.session.commit()
+    status = 422
+    if purchase is not None and method == "qr" and till.scans(purchase) and \
+            (problem := till.show_qris(purchase)):
+        errors["jual"], status = problem, 503
     if errors:
         if wants_json:
-            return jsonify(errors=errors), 422
-        return render("exhibitions/till.html", blocks={"kasir": "register"}, http_status=422,
+            return jsonify(errors=errors), status
+        return render("exhibitions/till.html", blocks={"kasir": "register"}, http_status=status,
                       **_till_context(fair, stand, errors=errors, form=request.form))
     change = max((received or 0) - purchase.total, 0) if method == "cash" else None
     if wants_json:
         return jsonify(code=purchase.code, order=purchase.orders[0].code, total=purchase.total,
                        status=purchase.status,
                        pay_url=_pay_url(purchase) if purchase.pay_token else None,
-                       change=change, new=new), 201 if new else 200
+                       qris=purchase.payment_qr, change=change, new=new), 201 if new else 200
     if method == "cash":
         if not wants_fragment():
             flash(_("Tunai %(total)s tercatat.", total=format_rupiah(purchase.total)))
@@ -187,7 +201,7 @@ def sell(slug: str, code: str):
         return redirect(url_for(".charge", slug=slug, code=code, charge=purchase.code), 303)
     return render("exhibitions/till.html", blocks={"kasir": "register"},
                   **_till_context(fair, stand, charge=purchase, pay_url=_pay_url(purchase),
-                                  qr=services.qr_svg(_pay_url(purchase), scale=5)))
+                                  qr=_charge_qr(purchase)))
 
 
 @bp.get("/pameran/<slug>/<code>/kasir/tagihan/<charge>")
@@ -201,7 +215,7 @@ def charge(slug: str, code: str, charge: str):
     till.refresh(purchase)
     context = {"charge": purchase, "pay_url": _pay_url(purchase)}
     if purchase.status == "pending":
-        context["qr"] = services.qr_svg(_pay_url(purchase), scale=5)
+        context["qr"] = _charge_qr(purchase)
     response = render("exhibitions/till.html", blocks={"tagihan": "charge_panel"},
                       **_till_context(fair, stand, parts=() if wants_fragment() else
                                       ("register", "sales"), **context))
@@ -255,6 +269,18 @@ def void(slug: str, code: str, order: str):
         return render("exhibitions/till_void.html", fair=fair, stand=stand, order=sale,
                       reason=reason, error=str(error.message), http_status=503)
     flash(_("Penjualan %(code)s dibatalkan.", code=sale.code))
+    return redirect(url_for(".screen", slug=slug, code=code), 303)
+
+
+@bp.post("/pameran/<slug>/<code>/kasir/uang-kembali/<int:stray>")
+@login_required
+def stray_cash(slug: str, code: str, stray: int):
+    """The keeper gave a late payer's money back in cash (their app cannot take a refund)."""
+    fair, stand = _keeper_stand(slug, code)
+    found = db.session.get(StrayPayment, stray)
+    if found is None or found.stand_id != stand.id:
+        abort(404)
+    strays.record_cash_refund(found)
     return redirect(url_for(".screen", slug=slug, code=code), 303)
 
 

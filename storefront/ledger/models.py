@@ -13,7 +13,9 @@ from ..timeutil import utcnow
 #   fee / fee_refund      the platform's fee on a sale and its reversal
 #   cash_collected / cash_returned   money the shop took (or gave back) at its stand itself
 #   payout                a bank transfer to the shop
-KINDS = ("sale", "refund", "fee", "fee_refund", "cash_collected", "cash_returned", "payout")
+#   gateway_fee           what the payment gateway kept of the shop's sale (QRIS MDR)
+KINDS = ("sale", "refund", "fee", "fee_refund", "cash_collected", "cash_returned", "payout",
+         "gateway_fee")
 SALES_KINDS = ("sale", "refund")
 
 
@@ -52,7 +54,7 @@ class LedgerEntry(db.Model):
 
     __table_args__ = (
         CheckConstraint("kind in ('sale', 'refund', 'fee', 'fee_refund', 'cash_collected', "
-                        "'cash_returned', 'payout')", name="ledger_kind"),
+                        "'cash_returned', 'payout', 'gateway_fee')", name="ledger_kind"),
         Index("ix_ledger_kind_posted", "kind", "posted_at"),
         Index("ix_ledger_shop_posted", "shop_id", "posted_at"),
         Index("ix_ledger_coop_id", "cooperative_id", "id"),  # the live list asks "newer than"

@@ -75,6 +75,20 @@ def post_refund(order: Order, when: datetime | None = None) -> None:
     db.session.add_all(_entries(order, when or utcnow(), reverse=True))
 
 
+def post_gateway_fee(order: Order, fee: int, when: datetime | None = None) -> None:
+    """The gateway's fee on this order's share of its payment: one line, once."""
+    if fee <= 0:
+        return
+    shop = db.session.get(Shop, order.shop_id)
+    stand = order.stand
+    db.session.add(LedgerEntry(
+        source=f"gateway_fee:{order.id}", kind="gateway_fee", amount=-fee, shop_id=shop.id,
+        order_id=order.id, posted_at=when or utcnow(), channel=order.channel,
+        kecamatan=shop.kecamatan, kelurahan=shop.kelurahan, shop_type=shop.type,
+        cooperative_id=active_cooperative(shop.id, when or utcnow()), stand_id=order.stand_id,
+        fair_id=stand.fair_id if stand else None))
+
+
 def post_payout(payout: Payout) -> None:
     shop = db.session.get(Shop, payout.shop_id)
     db.session.add(LedgerEntry(
@@ -138,6 +152,7 @@ class Statement:
     fees: int = 0  # negative: the platform's fee, net of refunded fees
     cash: int = 0  # negative: money the shop took itself at a stand, net of cash returned
     payouts: int = 0  # negative
+    gateway_fees: int = 0  # negative: the payment gateway's fee (QRIS MDR)
     entries: list[LedgerEntry] = field(default_factory=list)
 
     @property
@@ -147,11 +162,13 @@ class Statement:
     @property
     def balance(self) -> int:
         """What the platform owes the shop now (negative: the shop owes fees)."""
-        return self.gross + self.refunds + self.fees + self.cash + self.payouts
+        return self.gross + self.refunds + self.fees + self.cash + self.payouts + \
+            self.gateway_fees
 
 
 GROUPS = {"sale": "gross", "refund": "refunds", "fee": "fees", "fee_refund": "fees",
-          "cash_collected": "cash", "cash_returned": "cash", "payout": "payouts"}
+          "cash_collected": "cash", "cash_returned": "cash", "payout": "payouts",
+          "gateway_fee": "gateway_fees"}
 
 
 def statement(shop_id: int, start: datetime | None = None, end: datetime | None = None,
@@ -183,10 +200,12 @@ def check() -> list[str]:
             .group_by(LedgerEntry.order_id, LedgerEntry.kind)):
         posted[order_id][kind] = int(total)
     orders = db.session.execute(select(Order.id, Order.code, Order.total, Order.platform_fee,
-                                       Order.channel, Order.paid_at, Order.refunded_at)).all()
-    for order_id, code, total, fee, channel, paid_at, refunded_at in orders:
+                                       Order.channel, Order.paid_at, Order.refunded_at,
+                                       Order.gateway_fee)).all()
+    for order_id, code, total, fee, channel, paid_at, refunded_at, gateway_fee in orders:
         got = posted.pop(order_id, {})
-        want: dict[str, int] = {}
+        # The gateway keeps its fee when a sale is refunded: it is not reversed.
+        want: dict[str, int] = {"gateway_fee": -gateway_fee} if gateway_fee else {}
         if paid_at is not None:
             want["sale"] = total
             if fee:

@@ -43,6 +43,9 @@ class Order(db.Model):
     delivery_fee: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
     platform_fee: Mapped[int] = mapped_column(default=0)
+    # The payment gateway's fee (QRIS MDR) on this order's share of the payment, once the
+    # gateway reports it; the seller's statement shows it as its own line.
+    gateway_fee: Mapped[int] = mapped_column(default=0)
     tracking_note: Mapped[str | None] = mapped_column(String(300))
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
     paid_at: Mapped[datetime | None]

@@ -10,6 +10,7 @@ changes hands at the stand). Cash has no webhooks.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from .gateway import (
     CANCELLED,
@@ -30,7 +31,8 @@ class CashGateway:
 
     def create_payment(self, *, amount: int, reference: str, description: str,
                        success_url: str, cancel_url: str, idempotency_key: str,
-                       expires_in_minutes: int = 30, metadata: dict | None = None) -> Payment:
+                       expires_in_minutes: int = 30, metadata: dict | None = None,
+                       expires_at: datetime | None = None) -> Payment:
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise ValueError("a cash payment is a positive whole number of rupiah")
         return Payment(id=PREFIX + secrets.token_hex(12), status=PAID, amount=amount,

@@ -1,14 +1,22 @@
 """The payment gateway contract: what Gerai asks of any gateway, and what it gets back.
 
 Amounts here are whole rupiah; an adapter converts to its gateway's minor units.
-Gateways are chosen by name from configuration (``PAYMENT_GATEWAY``); each
-registers a factory in ``GATEWAYS``.
+Gateways are chosen by name from configuration and each registers a factory in
+``GATEWAYS``. Several serve at once: ``PAYMENT_GATEWAY`` takes cards online (a hosted
+page), ``QRIS_GATEWAY`` makes QRIS codes (online and at stands), ``STAND_GATEWAY``
+serves fair stands. A purchase remembers the name of the gateway it was made with,
+and everything after (status, cancel, refund, webhooks) goes back to that one.
+
+Two kinds of payment come back from ``create_payment``: one the payer completes on a
+page (``url``, Stripe Checkout), and one the payer completes by scanning a QR code
+with any e-wallet or bank app (``qr_string``, a QRIS payload).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
@@ -49,15 +57,22 @@ class GatewayUnavailable(PaymentError):
     message = _l("Layanan pembayaran sedang tidak tersedia. Keranjang Anda aman; coba lagi sebentar lagi.")
 
 
+class RefundNotSupported(PaymentError):
+    """The payer's app cannot take money back through the gateway (Xendit: QRIS paid with
+    GoPay); the refund has to be made by hand, in cash."""
+
+    message = _l("Pembayaran ini tidak bisa dikembalikan lewat gateway; kembalikan tunai.")
+
+
 class InvalidWebhook(PaymentError):
     """Signature missing or wrong, body altered, or timestamp outside the tolerance."""
 
 
 @dataclass(frozen=True)
 class Payment:
-    """A payment at the gateway: a hosted checkout page and what became of it."""
+    """A payment at the gateway: a hosted checkout page or a QR code, and what became of it."""
 
-    id: str  # the gateway's id (a Checkout Session id for Stripe)
+    id: str  # the gateway's id (a Checkout Session for Stripe, a QR code for Xendit)
     status: str  # one of the states above
     amount: int  # rupiah
     reference: str  # ours: the purchase code it pays for
@@ -67,6 +82,11 @@ class Payment:
     # False when the gateway's minor units were not a whole number of rupiah
     # (``amount`` is then rounded and must not count as the total).
     whole_rupiah: bool = True
+    qr_string: str | None = None  # a QRIS payload to show as the QR, while pending
+    expires_at: datetime | None = None  # when the gateway stops taking it (UTC, naive)
+    charge_id: str | None = None  # the money movement itself, once paid (Xendit's qrpy_...)
+    fee: int | None = None  # what the gateway keeps (MDR), rupiah, when it says
+    source: str | None = None  # the payer's app or bank, when the gateway says
 
 
 @dataclass(frozen=True)
@@ -89,7 +109,11 @@ class PaymentGateway(Protocol):
 
     def create_payment(self, *, amount: int, reference: str, description: str,
                        success_url: str, cancel_url: str, idempotency_key: str,
-                       expires_in_minutes: int = 30, metadata: dict | None = None) -> Payment: ...
+                       expires_in_minutes: int = 30, metadata: dict | None = None,
+                       expires_at: datetime | None = None) -> Payment:
+        """``expires_at`` (naive UTC) is when Gerai stops holding the stock: a gateway
+        that can makes the payment die then; the same moment on a retry, so the retry
+        sends the very same request under its idempotency key."""
 
     def retrieve_payment(self, payment_id: str) -> Payment: ...
 
@@ -113,20 +137,71 @@ def register(name: str):
     return add
 
 
-def gateway_from_config(config) -> PaymentGateway:
-    from . import cash, stripe_gateway  # noqa: F401 (they register themselves)
+def gateway_from_config(config, name: str | None = None) -> PaymentGateway:
+    from . import cash, stripe_gateway, xendit_gateway  # noqa: F401 (they register themselves)
 
-    name = config["PAYMENT_GATEWAY"]
+    name = name or config["PAYMENT_GATEWAY"]
     if name not in GATEWAYS:
-        raise ValueError(f"unknown PAYMENT_GATEWAY {name!r}; known: {sorted(GATEWAYS)}")
+        raise ValueError(f"unknown payment gateway {name!r}; known: {sorted(GATEWAYS)}")
     return GATEWAYS[name](config)
 
 
 def current() -> PaymentGateway:
-    """The gateway this app is configured for, made once per app."""
+    """The card gateway (``PAYMENT_GATEWAY``), made once per app."""
     from flask import current_app
 
     extensions = current_app.extensions
     if extensions.get("gerai.gateway") is None:
         extensions["gerai.gateway"] = gateway_from_config(current_app.config)
     return extensions["gerai.gateway"]
+
+
+def get(name: str) -> PaymentGateway:
+    """The gateway called ``name``, made once per app: the one a purchase was made with."""
+    from flask import current_app
+
+    if name == current_app.config["PAYMENT_GATEWAY"]:
+        return current()
+    made = current_app.extensions.setdefault("gerai.gateways", {})
+    if made.get(name) is None:
+        if name not in enabled():
+            raise ValueError(f"payment gateway {name!r} is not configured here")
+        made[name] = gateway_from_config(current_app.config, name)
+    return made[name]
+
+
+def qris_gateway() -> str:
+    """The name of the gateway that makes QRIS codes, or "" when none is configured."""
+    from flask import current_app
+
+    return current_app.config.get("QRIS_GATEWAY") or ""
+
+
+def stand_gateway() -> str:
+    """The gateway for a fair stand's QR charges: QRIS when there is one."""
+    from flask import current_app
+
+    return current_app.config.get("STAND_GATEWAY") or qris_gateway() or \
+        current_app.config["PAYMENT_GATEWAY"]
+
+
+def online_methods() -> list[tuple[str, str]]:
+    """(method, gateway name) offered at online checkout, QRIS first: most Indonesian
+    shoppers pay with an e-wallet or bank app."""
+    from flask import current_app
+
+    methods = []
+    if qris_gateway():
+        methods.append(("qris", qris_gateway()))
+    card = current_app.config["PAYMENT_GATEWAY"]
+    if card and card not in ("none", "cash") and card != qris_gateway():
+        methods.append(("card", card))
+    return methods
+
+
+def enabled() -> set[str]:
+    """Every gateway name this app takes money through (and accepts webhooks from)."""
+    from flask import current_app
+
+    names = {current_app.config["PAYMENT_GATEWAY"], qris_gateway(), stand_gateway(), "cash"}
+    return {name for name in names if name and name != "none"}

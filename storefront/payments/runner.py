@@ -24,21 +24,22 @@ from . import settlement
 log = logging.getLogger(__name__)
 
 
-def start_payment(purchase: Purchase, success_url: str, cancel_url: str) -> str:
-    """Ask the gateway for a payment page; returns where to send the shopper.
+def start_payment(purchase: Purchase, success_url: str, cancel_url: str) -> str | None:
+    """Ask the purchase's gateway for its payment: returns where to send the shopper, or
+    None for a QRIS payment (its code is then ``purchase.payment_qr``, to show).
 
     Raises PaymentError with the purchase still pending (the caller closes it)."""
-    if purchase.payment_url and purchase.status == "pending":
+    if purchase.status == "pending" and (purchase.payment_url or purchase.payment_qr):
         return purchase.payment_url
-    purchase_id, code, total, gateway_name = (purchase.id, purchase.code, purchase.total,
-                                              purchase.gateway)
+    purchase_id, code, total, gateway_name, purchase_expires = (
+        purchase.id, purchase.code, purchase.total, purchase.gateway, purchase.expires_at)
     db.session.commit()  # no transaction (and no row lock) open while the gateway answers
     try:
-        payment = contract.current().create_payment(
+        payment = contract.get(gateway_name).create_payment(
             amount=total, reference=code, description=f"Gerai {code}", success_url=success_url,
             cancel_url=cancel_url, idempotency_key=f"purchase-{code}",
             expires_in_minutes=current_app.config.get("PAYMENT_EXPIRY_MINUTES", 30),
-            metadata={"purchase": code})
+            metadata={"purchase": code}, expires_at=purchase_expires)
     except contract.PaymentError as error:
         settlement.note_error("create", purchase, error, gateway=gateway_name)
         db.session.commit()
@@ -64,7 +65,7 @@ def cancel(purchase: Purchase) -> Purchase:
         return purchase
     payment_id = purchase.payment_id
     db.session.commit()
-    gateway = contract.current()
+    gateway = contract.get(purchase.gateway)
     try:
         payment, source = _call(purchase, "cancel", lambda: gateway.cancel_payment(payment_id)), \
             "cancel"
@@ -87,7 +88,7 @@ def ask(purchase: Purchase, *, cancel_if_expired: bool = True) -> Purchase:
         return purchase
     payment_id, expired = purchase.payment_id, purchase.expires_at < utcnow()
     db.session.commit()
-    gateway = contract.current()
+    gateway = contract.get(purchase.gateway)
     payment, source = _call(purchase, "retrieve",
                             lambda: gateway.retrieve_payment(payment_id)), "retrieve"
     if payment.status == contract.PENDING and expired and cancel_if_expired:
@@ -133,7 +134,7 @@ def refund(order: Order, reason: str, user) -> Order:
     attempt = settlement.refund_attempts(order)
     db.session.commit()
     try:
-        answer = contract.current().refund(claim.payment, claim.amount,
+        answer = contract.get(claim.gateway).refund(claim.payment, claim.amount,
                                            idempotency_key=f"refund-{claim.order_code}-{attempt}")
     except contract.PaymentError as error:
         settlement.refund_result(order, None, gateway=claim.gateway, error=error)
@@ -144,11 +145,73 @@ def refund(order: Order, reason: str, user) -> Order:
     return order
 
 
+def refund_stray(stray) -> None:
+    """Give a stray payment back through its gateway; where the payer's app cannot take a
+    refund, it is marked for a cash refund."""
+    payment = settlement.claim_stray_refund(stray)
+    db.session.commit()
+    if payment is None:
+        return
+    try:
+        answer = contract.get(stray.gateway).refund(
+            payment, stray.amount, idempotency_key=f"stray-{stray.id}-{stray.refund_attempts}")
+    except contract.PaymentError as error:
+        settlement.stray_refund_result(stray, None, error)
+        db.session.commit()
+        if not isinstance(error, contract.RefundNotSupported):
+            raise
+        return
+    settlement.stray_refund_result(stray, answer)
+    db.session.commit()
+
+
+def collect_fees(limit: int = 200) -> int:
+    """Ask the QRIS gateway what it kept of each paid QRIS purchase (MDR) and record it."""
+    recorded = 0
+    for purchase in settlement.unfeed(limit):
+        gateway = contract.get(purchase.gateway)
+        if not hasattr(gateway, "fee"):
+            continue
+        payment_id = purchase.payment_id
+        db.session.commit()
+        try:
+            paid = gateway.retrieve_payment(payment_id)
+            fee = gateway.fee(paid.charge_id) if paid.charge_id else None
+        except contract.PaymentError as error:
+            log.warning("fee of %s: %s", purchase.code, error)
+            continue
+        if fee is None:
+            continue
+        if fee == 0:
+            settlement.note("fee", gateway=purchase.gateway, purchase=purchase, amount=0,
+                            currency="IDR", result="recorded", message="MDR 0%")
+        else:
+            settlement.record_fee(purchase, fee)
+        db.session.commit()
+        recorded += 1
+    return recorded
+
+
+def _refund_answer(gateway_name: str, reference: str, counts: dict, record) -> bool:
+    """Ask the gateway where a pending refund stands (no transaction open) and record the
+    answer; False (counted as an error) when the gateway could not say."""
+    db.session.commit()
+    try:
+        answer = contract.get(gateway_name).retrieve_refund(reference)
+    except contract.PaymentError as error:
+        log.warning("reconcile refund %s: %s", reference, error)
+        counts["errors"] += 1
+        return False
+    record(answer)
+    db.session.commit()
+    return True
+
+
 def reconcile(older_than_minutes: int = 3) -> dict[str, int]:
     """Ask the gateway about every purchase still pending after a while, and every
     refund still pending (lost webhooks)."""
     cutoff = utcnow() - timedelta(minutes=older_than_minutes)
-    counts = {"checked": 0, "paid": 0, "closed": 0, "errors": 0, "refunds": 0}
+    counts = {"checked": 0, "paid": 0, "closed": 0, "errors": 0, "refunds": 0, "strays": 0}
     ids = db.session.scalars(select(Purchase.id).where(
         Purchase.status == "pending", Purchase.created_at < cutoff)).all()
     for purchase_id in ids:
@@ -165,15 +228,25 @@ def reconcile(older_than_minutes: int = 3) -> dict[str, int]:
         elif purchase.status != "pending":
             counts["closed"] += 1
     for order in settlement.pending_refunds():
-        reference, gateway_name = order.refund_reference, order.purchase.gateway
-        db.session.commit()
+        if _refund_answer(order.purchase.gateway, order.refund_reference, counts, lambda answer:
+                          settlement.refund_result(order, answer, gateway=order.purchase.gateway,
+                                                   kind="refund_check")):
+            counts["refunds"] += 1
+    # Money that counts for nothing goes back by itself (three tries, then a person);
+    # a refund whose callback was lost (or came before its id was stored) is asked about.
+    for stray in settlement.strays(open_only=True):
+        if stray.state == "refund_pending" and stray.refund_reference:
+            _refund_answer(stray.gateway, stray.refund_reference, counts,
+                           lambda answer: settlement.stray_refund_result(stray, answer))
+            continue
+        if stray.state != "needs_refund" or stray.refund_attempts >= 3:
+            continue
         try:
-            answer = contract.current().retrieve_refund(reference)
+            refund_stray(stray)
         except contract.PaymentError as error:
-            log.warning("reconcile refund %s: %s", order.code, error)
+            log.warning("refund of stray payment %s: %s", stray.reference, error)
             counts["errors"] += 1
             continue
-        settlement.refund_result(order, answer, gateway=gateway_name, kind="refund_check")
-        db.session.commit()
-        counts["refunds"] += 1
+        counts["strays"] += 1
+    counts["fees"] = collect_fees()
     return counts

@@ -1,14 +1,18 @@
 """The one place a purchase or an order changes payment state.
 
 pending -> paid | failed | expired | cancelled for a purchase (and its orders);
-paid -> refund pending -> refunded (or refund failed, to try again) for an order.
+paid -> refund pending -> refunded (or refund failed, to try again) for an order;
+money that arrived and counts for nothing (a stray payment) -> given back, through the
+gateway or in cash by a named person.
 Online checkout, stand QR and cash sales, seller cancellations, stand voids,
 webhooks and the reconciler all come here.
 
 Rules:
 - A payment counts only when its gateway id is the one recorded for the purchase
-  and its amount (in whole rupiah) and currency equal the purchase's total.
-  Anything else is recorded as a mismatch for the office and changes nothing.
+  and its amount (in whole rupiah) and currency equal the purchase's total, and the
+  purchase was still waiting for it. Anything else (a QR paid after its charge closed,
+  the wrong amount) is recorded as a mismatch and a stray payment to give back; it
+  changes nothing else.
 - Every call to a gateway and every event from one is a PaymentRecord row.
 - Functions here only flush. Calls to the gateway happen in ``runner.py``, between
   transactions, so no row lock is held while a gateway answers.
@@ -32,7 +36,7 @@ from ..money import format_rupiah
 from ..orders.models import Order
 from ..timeutil import utcnow
 from . import gateway as contract
-from .models import PaymentRecord
+from .models import PaymentRecord, StrayPayment
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +80,12 @@ def started(purchase_id: int, gateway_name: str, payment: contract.Payment) -> N
                                  currency=payment.currency, result=payment.status))
     db.session.execute(update(Purchase).where(Purchase.id == purchase_id,
                                               Purchase.payment_id.is_(None))
-                       .values(payment_id=payment.id, payment_url=payment.url)
+                       .values(payment_id=payment.id, payment_url=payment.url,
+                               payment_qr=payment.qr_string)
                        .execution_options(synchronize_session=False))
     loaded = db.session.identity_map.get((Purchase, (purchase_id,), None))
     if loaded is not None:
-        db.session.expire(loaded, ["payment_id", "payment_url"])
+        db.session.expire(loaded, ["payment_id", "payment_url", "payment_qr"])
 
 
 # --- what the gateway says about a payment -----------------------------------------------
@@ -123,9 +128,10 @@ def apply(purchase: Purchase, payment: contract.Payment, *, source: str,
             verdict = judge(purchase, payment)
             if not verdict.counted:
                 _mismatch(purchase, payment, verdict.reason)
-            else:
-                _paid(purchase, payment)
+            elif _paid(purchase, payment):
                 state = "paid"
+            else:
+                _mismatch(purchase, payment, LATE.format(status=_status_word(purchase)))
         elif payment.status in CLOSED:
             if payment.id == purchase.payment_id:
                 if close(purchase, payment.status):
@@ -140,24 +146,49 @@ def apply(purchase: Purchase, payment: contract.Payment, *, source: str,
     return state
 
 
+LATE = ("Dibayar setelah tagihan {status} (misalnya dari tangkapan layar QR): "
+        "tidak dihitung, uangnya dikembalikan.")
+
+
+def _status_word(purchase: Purchase) -> str:
+    status = db.session.scalar(select(Purchase.status).where(Purchase.id == purchase.id))
+    return {"expired": "kedaluwarsa", "cancelled": "dibatalkan", "failed": "gagal"}.get(
+        status, status or "ditutup")
+
+
 def _mismatch(purchase: Purchase, payment: contract.Payment, reason: str) -> None:
+    """Money that does not count: recorded for the office, and kept as a stray payment
+    until it is given back (once per money movement, whatever the retries)."""
     log.error("purchase %s: payment %s does not count: %s", purchase.code, payment.id, reason)
     note("mismatch", gateway=purchase.gateway, purchase=purchase, reference=payment.id,
          amount=payment.amount, currency=payment.currency, result="needs_refund",
          message=reason)
-    audit(None, "payment.mismatch", purchase,
-          after={"payment": payment.id, "amount": payment.amount, "currency": payment.currency,
-                 "total": purchase.total}, note=reason[:200])
+    inserted = db.session.execute(
+        insert_new(StrayPayment).values(
+            gateway=purchase.gateway[:20], reference=(payment.charge_id or payment.id)[:255],
+            payment_id=payment.id[:255], purchase_id=purchase.id, stand_id=purchase.stand_id,
+            amount=payment.amount, currency=(payment.currency or "IDR")[:3].upper(),
+            source=(payment.source or None) and payment.source[:30], reason=reason[:300],
+            state="needs_refund", refund_attempts=0, created_at=utcnow(), updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["gateway", "reference"])).rowcount
+    if inserted:
+        audit(None, "payment.mismatch", purchase,
+              after={"payment": payment.id, "amount": payment.amount,
+                     "currency": payment.currency, "total": purchase.total}, note=reason[:200])
 
 
-def _paid(purchase: Purchase, payment: contract.Payment) -> None:
+def _paid(purchase: Purchase, payment: contract.Payment) -> bool:
+    """The purchase's own payment arrived. False when the purchase had already closed
+    (expired, cancelled): the money is then a late payment, not a sale."""
     now = utcnow()
     changed = db.session.execute(
-        update(Purchase).where(Purchase.id == purchase.id, Purchase.status != "paid")
+        update(Purchase).where(Purchase.id == purchase.id, Purchase.status == "pending")
         .values(status="paid", paid_at=now, updated_at=now)
         .execution_options(synchronize_session=False)).rowcount
     if not changed:
-        return  # already paid: nothing to do
+        # Already paid (a replay: nothing to do), or closed before the money came.
+        return db.session.scalar(select(Purchase.status).where(Purchase.id == purchase.id)) \
+            == "paid"
     note("settled", gateway=purchase.gateway, purchase=purchase, reference=payment.id,
          amount=payment.amount, currency=payment.currency, result="paid")
     purchase_id, code = purchase.id, purchase.code
@@ -179,6 +210,45 @@ def _paid(purchase: Purchase, payment: contract.Payment) -> None:
     for order in orders:
         ledger.post_sale(order, now)
     _empty_basket(purchase.basket_id, orders)
+    if payment.fee:
+        record_fee(purchase, payment.fee, orders)
+    return True
+
+
+def record_fee(purchase: Purchase, fee: int, orders: list[Order] | None = None) -> bool:
+    """The gateway's fee on a paid purchase, split over its orders by their totals (the
+    rupiah left by rounding go to the largest), each a line on its shop's statement.
+    Once per purchase: False when it was already recorded."""
+    if isinstance(fee, bool) or not isinstance(fee, int) or fee <= 0:
+        return False
+    if db.session.scalar(select(PaymentRecord.id).where(PaymentRecord.purchase_id == purchase.id,
+                                                       PaymentRecord.kind == "fee")):
+        return False
+    orders = orders if orders is not None else list(db.session.scalars(
+        select(Order).where(Order.purchase_id == purchase.id).order_by(Order.id)))
+    total = sum(o.total for o in orders) or 1
+    shares = {o.id: fee * o.total // total for o in orders}
+    largest = max(orders, key=lambda o: (o.total, -o.id))
+    shares[largest.id] += fee - sum(shares.values())
+    note("fee", gateway=purchase.gateway, purchase=purchase, amount=fee, currency="IDR",
+         result="recorded", message="MDR")
+    for order in orders:
+        if shares[order.id]:
+            db.session.execute(update(Order).where(Order.id == order.id)
+                               .values(gateway_fee=shares[order.id])
+                               .execution_options(synchronize_session=False))
+            ledger.post_gateway_fee(order, shares[order.id])
+    db.session.flush()
+    return True
+
+
+def unfeed(limit: int = 200) -> list[Purchase]:
+    """Paid QRIS purchases whose gateway fee is not recorded yet (the reconciler asks)."""
+    has_fee = select(PaymentRecord.id).where(PaymentRecord.purchase_id == Purchase.id,
+                                             PaymentRecord.kind == "fee").exists()
+    return list(db.session.scalars(select(Purchase).where(
+        Purchase.status == "paid", Purchase.payment_qr.is_not(None), ~has_fee)
+        .order_by(Purchase.id).limit(limit)))
 
 
 def close(purchase: Purchase, status: str) -> bool:
@@ -243,7 +313,14 @@ def apply_event(gateway_name: str, event: contract.WebhookEvent) -> tuple[int, d
     if isinstance(refund, contract.Refund):
         order = db.session.scalar(select(Order).where(Order.refund_reference == refund.id))
         if order is None:
-            return 200, {"ignored": event.type}
+            stray = db.session.scalar(select(StrayPayment).where(
+                StrayPayment.gateway == gateway_name, StrayPayment.refund_reference == refund.id))
+            if stray is None:
+                return 200, {"ignored": event.type}
+            if seen_before(gateway_name, event):
+                return 200, {"duplicate": event.id}
+            stray_refund_result(stray, refund)
+            return 200, {"applied": event.id, "stray": stray.state}
         if seen_before(gateway_name, event):
             return 200, {"duplicate": event.id}
         refund_result(order, refund, gateway=gateway_name, kind="webhook")
@@ -353,6 +430,79 @@ def refund_attempts(order: Order) -> int:
 def pending_refunds() -> list[Order]:
     return list(db.session.scalars(select(Order).where(Order.refund_status == "pending",
                                                         Order.refund_reference.is_not(None))))
+
+
+# --- stray payments: money that counts for nothing goes back --------------------------------
+
+def strays(*, stand_id: int | None = None, open_only: bool = False,
+           limit: int = 200) -> list[StrayPayment]:
+    query = select(StrayPayment).order_by(StrayPayment.id.desc()).limit(limit)
+    if stand_id is not None:
+        query = query.where(StrayPayment.stand_id == stand_id)
+    if open_only:
+        query = query.where(StrayPayment.state.in_(("needs_refund", "refund_pending",
+                                                    "cash_needed")))
+    return list(db.session.scalars(query))
+
+
+def claim_stray_refund(stray: StrayPayment) -> contract.Payment | None:
+    """Take on giving a stray payment back through its gateway, once at a time: what to
+    ask the gateway to refund, or None when it is not this request's to refund."""
+    claimed = db.session.execute(
+        update(StrayPayment).where(StrayPayment.id == stray.id,
+                                   StrayPayment.state == "needs_refund")
+        .values(state="refund_pending", refund_attempts=StrayPayment.refund_attempts + 1,
+                updated_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(stray)
+    if not claimed:
+        return None
+    charge = stray.reference if stray.reference != stray.payment_id else None
+    return contract.Payment(id=stray.payment_id, status=contract.PAID, amount=stray.amount,
+                            reference="", currency=stray.currency, charge_id=charge)
+
+
+def stray_refund_result(stray: StrayPayment, refund: contract.Refund | None,
+                        error: contract.PaymentError | None = None) -> None:
+    """What the gateway said about giving a stray payment back."""
+    if isinstance(error, contract.RefundNotSupported):
+        state, reference, result = "cash_needed", stray.refund_reference, "not_supported"
+    elif error is not None:
+        state, reference, result = "needs_refund", stray.refund_reference, "error"
+    else:
+        state = {"succeeded": "refunded", "failed": "needs_refund"}.get(refund.status,
+                                                                         "refund_pending")
+        reference, result = refund.id, refund.status
+    note("stray_refund", gateway=stray.gateway, purchase=stray.purchase,
+         reference=reference or stray.reference, amount=stray.amount, currency=stray.currency,
+         result=result, message=str(error or "")[:300])
+    db.session.execute(update(StrayPayment).where(
+        StrayPayment.id == stray.id, StrayPayment.state.in_(("refund_pending", "needs_refund")))
+        .values(state=state, refund_reference=reference, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    db.session.refresh(stray)
+    if state == "cash_needed":
+        audit(None, "payment.cash_refund_needed", stray.purchase,
+              after={"payment": stray.reference, "amount": stray.amount, "app": stray.source},
+              note=(stray.reason or "")[:200])
+
+
+def stray_refunded_in_cash(stray: StrayPayment, name: str, user) -> bool:
+    """A named person gave the money back by hand; False when it was already given back."""
+    changed = db.session.execute(update(StrayPayment).where(
+        StrayPayment.id == stray.id,
+        StrayPayment.state.in_(("needs_refund", "cash_needed")))
+        .values(state="refunded_cash", refunded_by_name=name[:120],
+                refunded_by_id=user.id if user else None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(stray)
+    if changed:
+        note("stray_refund", gateway=stray.gateway, purchase=stray.purchase,
+             reference=stray.reference, amount=stray.amount, currency=stray.currency,
+             result="refunded_cash", message=f"tunai oleh {name}"[:300])
+        audit(user, "payment.refunded_cash", stray.purchase,
+              after={"payment": stray.reference, "amount": stray.amount, "by": name})
+    return bool(changed)
 
 
 def mismatches(limit: int = 200) -> list[PaymentRecord]:

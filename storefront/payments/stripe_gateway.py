@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 
 import stripe
 
@@ -100,7 +101,8 @@ class StripeGateway:
 
     def create_payment(self, *, amount: int, reference: str, description: str,
                        success_url: str, cancel_url: str, idempotency_key: str,
-                       expires_in_minutes: int = 30, metadata: dict | None = None) -> Payment:
+                       expires_in_minutes: int = 30, metadata: dict | None = None,
+                       expires_at: datetime | None = None) -> Payment:
         if self.to_minor(amount) <= 0:
             raise ValueError("a payment amount must be positive")
         params = {

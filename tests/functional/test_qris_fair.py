@@ -1,0 +1,242 @@
+"""A stand's QRIS charge end to end (issue 15): Gerai served on loopback, the keeper's till
+makes a dynamic QRIS through the Xendit adapter, the Xendit-compatible sandbox is paid as
+a payer's app would pay it, and its callbacks (with the token, duplicated, held, late,
+wrong) reach Gerai over HTTP. Nothing paid twice, nothing paid wrong, no money lost."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import qriskit
+import requests
+from sqlalchemy import func, select
+
+from storefront.checkout.models import PaymentEvent, Purchase
+from storefront.extensions import db
+from storefront.ledger import services as ledger
+from storefront.ledger.models import LedgerEntry
+from storefront.payments import runner
+from storefront.payments.models import PaymentRecord, StrayPayment
+from storefront.payments.xendit_sandbox import create_xendit_sandbox_app
+from tests.conftest import IsolatedClient
+from tests.functional.test_fair_till import items, keeper, stand  # noqa: F401 (fixtures)
+from tests.helpers import Served, csrf_token
+
+KEY = "xnd_development_fair_tests"
+TOKEN = "fair-callback-token"
+
+
+@pytest.fixture(scope="module")
+def xendit_server():
+    app = create_xendit_sandbox_app(secret_key=KEY, callback_url=None, callback_token=TOKEN,
+                                    retry_delays=(0.1, 0.2, 0.4, 0.8, 1.6))
+    served = Served(app)
+    served.state = app.extensions["xendit_sandbox"]
+    yield served
+    served.state.drain(5)
+    served.close()
+
+
+@pytest.fixture
+def gerai(app, xendit_server):
+    """Gerai over HTTP with QRIS for stands; the sandbox calls it back."""
+    app.test_client_class = IsolatedClient
+    app.config.update(QRIS_GATEWAY="xendit", XENDIT_API_URL=xendit_server.url,
+                      XENDIT_SECRET_KEY=KEY, XENDIT_CALLBACK_TOKEN=TOKEN,
+                      PAYMENT_GATEWAY_TIMEOUT=5)
+    app.extensions["gerai.gateways"] = {}
+    served = Served(app)
+    callbacks = xendit_server.state.callbacks
+    callbacks.url = f"{served.url}/payments/webhooks/xendit"
+    callbacks.enabled, callbacks.duplicates, callbacks.hold = True, 1, False
+    yield served
+    xendit_server.state.drain(5)
+    callbacks.url = None
+    served.close()
+
+
+def control(server, path, body=None):
+    answer = requests.post(f"{server.url}/_sandbox/{path}", json=body or {}, auth=(KEY, ""),
+                           timeout=5)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def ring_up_qr(keeper, stand, n=2, key="kunci-qris-0001"):  # noqa: F811
+    data = {"metode": "qr", "kunci": key, "csrf_token": csrf_token(keeper, stand["url"] + "/kasir"),
+            f"q-{items(stand)['Keripik Tempe'].id}": n}
+    answer = keeper.post(stand["url"] + "/kasir/jual", data=data,
+                         headers={"Accept": "application/json"})
+    assert answer.status_code in (200, 201), answer.get_data(as_text=True)
+    return answer.json
+
+
+def purchase(code) -> Purchase:
+    db.session.expire_all()
+    return db.session.scalar(select(Purchase).where(Purchase.code == code))
+
+
+def wait_for(condition, timeout=8.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def qr_id(code) -> str:
+    return purchase(code).payment_id
+
+
+def sales_of(code) -> int:
+    return db.session.scalar(select(func.count(LedgerEntry.id)).join(
+        Purchase, Purchase.code == code).where(LedgerEntry.kind == "sale")) or 0
+
+
+def test_the_till_shows_a_qris_for_the_sale_and_turns_lunas_from_the_callback(
+        gerai, xendit_server, keeper, stand):  # noqa: F811
+    sale = ring_up_qr(keeper, stand, 2)
+    payload = sale["qris"]
+    parsed = qriskit.parse(payload, strict=True)
+    assert parsed.is_dynamic and int(parsed.amount) == 30_000 == sale["total"]
+    page = keeper.get(f"{stand['url']}/kasir/tagihan/{sale['code']}").get_data(as_text=True)
+    assert "<svg" in page and "Scan dengan aplikasi e-wallet atau m-banking apa pun" in page
+    assert "Rp30.000" in page and "LUNAS" not in page
+    paid = requests.post(f"{xendit_server.url}/wallet/pay",
+                         data={"qr_string": payload, "app": "OVO", "hasil": "bayar"}, timeout=5)
+    assert paid.status_code == 200
+    assert wait_for(lambda: purchase(sale["code"]).status == "paid")
+    page = keeper.get(f"{stand['url']}/kasir/tagihan/{sale['code']}").get_data(as_text=True)
+    assert "LUNAS" in page
+    assert ledger.check() == []
+    # The reconciler asks for the fee: 0% MDR for a micro merchant under Rp500.000.
+    runner.collect_fees()
+    assert db.session.scalar(select(PaymentRecord.amount).where(
+        PaymentRecord.kind == "fee", PaymentRecord.purchase_id == purchase(sale["code"]).id)) == 0
+
+
+@pytest.mark.parametrize("copies", [3, 10])
+def test_a_callback_arriving_many_times_at_once_pays_once(gerai, xendit_server, keeper,  # noqa: F811
+                                                         stand, copies):  # noqa: F811
+    control(xendit_server, "callbacks", {"duplicates": copies})
+    sale = ring_up_qr(keeper, stand, 1, key=f"kunci-dupe-{copies}")
+    control(xendit_server, f"qr_codes/{qr_id(sale['code'])}/pay")
+    assert wait_for(lambda: purchase(sale["code"]).status == "paid")
+    xendit_server.state.drain(10)
+    assert sales_of(sale["code"]) == 1
+    assert db.session.scalar(select(func.count(PaymentEvent.id))) == 1
+    assert db.session.scalar(select(func.count(StrayPayment.id))) == 0
+    assert ledger.check() == []
+
+
+def test_paid_while_the_keeper_cancels_it_counts_and_the_held_callback_changes_nothing(
+        gerai, xendit_server, keeper, stand):  # noqa: F811
+    control(xendit_server, "callbacks", {"hold": True})
+    sale = ring_up_qr(keeper, stand, 1, key="kunci-held-0001")
+    control(xendit_server, f"qr_codes/{qr_id(sale['code'])}/pay")
+    answer = keeper.post(f"{stand['url']}/kasir/tagihan/{sale['code']}/batal",
+                         data={"csrf_token": csrf_token(keeper, stand["url"] + "/kasir")})
+    assert answer.status_code == 303
+    assert purchase(sale["code"]).status == "paid"  # the gateway said paid: not cancelled
+    control(xendit_server, "callbacks", {"hold": False})
+    control(xendit_server, "callbacks/release", {"order": "reversed"})
+    xendit_server.state.drain(10)
+    assert sales_of(sale["code"]) == 1 and ledger.check() == []
+
+
+@pytest.mark.parametrize("app_name, ends", [("OVO", "refunded"), ("GOPAY", "refunded_cash")])
+def test_a_qr_paid_after_its_charge_closed_is_kept_apart_and_given_back(
+        gerai, xendit_server, keeper, stand, app_name, ends):  # noqa: F811
+    sale = ring_up_qr(keeper, stand, 2, key=f"kunci-late-{app_name}")
+    db.session.expire_all()
+    stock_before = items(stand)["Keripik Tempe"].product.stock
+    keeper.post(f"{stand['url']}/kasir/tagihan/{sale['code']}/batal",
+                data={"csrf_token": csrf_token(keeper, stand["url"] + "/kasir")})
+    assert purchase(sale["code"]).status == "cancelled"
+    # Paid from a screenshot after the keeper gave up on it.
+    control(xendit_server, f"qr_codes/{qr_id(sale['code'])}/pay",
+            {"late": True, "source": app_name})
+    assert wait_for(lambda: db.session.scalar(select(StrayPayment)) is not None)
+    stray = db.session.scalar(select(StrayPayment))
+    assert (stray.amount, stray.state, stray.source) == (30_000, "needs_refund", app_name)
+    assert purchase(sale["code"]).status == "cancelled" and sales_of(sale["code"]) == 0
+    db.session.expire_all()
+    assert items(stand)["Keripik Tempe"].product.stock == stock_before + 2  # back on sale
+    screen = keeper.get(stand["url"] + "/kasir").get_data(as_text=True)
+    assert "Uang yang harus dikembalikan" in screen and "Rp30.000" in screen
+    runner.reconcile(older_than_minutes=0)
+    xendit_server.state.drain(10)
+    runner.reconcile(older_than_minutes=0)  # a refund callback that came too early
+    if app_name == "GOPAY":
+        db.session.expire_all()
+        assert db.session.get(StrayPayment, stray.id).state == "cash_needed"
+        refused = keeper.post(f"{stand['url']}/kasir/uang-kembali/{stray.id}",
+                              data={"nama": " ", "csrf_token": csrf_token(keeper, "/")},
+                              follow_redirects=True)
+        assert "Tulis nama" in refused.get_data(as_text=True)
+        keeper.post(f"{stand['url']}/kasir/uang-kembali/{stray.id}",
+                    data={"nama": "Bu Sri", "csrf_token": csrf_token(keeper, "/")})
+    assert wait_for(lambda: db.session.get(StrayPayment, stray.id).state == ends)
+    if ends == "refunded_cash":
+        assert db.session.get(StrayPayment, stray.id).refunded_by_name == "Bu Sri"
+    assert ledger.check() == []
+
+
+def test_a_callback_for_the_wrong_amount_pays_nothing_and_is_kept_to_give_back(
+        gerai, xendit_server, keeper, stand):  # noqa: F811
+    sale = ring_up_qr(keeper, stand, 1, key="kunci-amount-01")
+    code_id = qr_id(sale["code"])
+    body = {"event": "qr.payment", "data": {
+        "id": "qrpy_forged0001", "qr_id": code_id, "reference_id": sale["code"],
+        "amount": 1, "currency": "IDR", "status": "SUCCEEDED"}}
+    answer = requests.post(f"{gerai.url}/payments/webhooks/xendit", json=body,
+                           headers={"x-callback-token": TOKEN}, timeout=5)
+    assert answer.status_code == 200
+    assert purchase(sale["code"]).status == "pending" and sales_of(sale["code"]) == 0
+    assert db.session.scalar(select(StrayPayment.amount)) == 1
+
+
+@pytest.mark.parametrize("headers", [{}, {"x-callback-token": ""},
+                                     {"x-callback-token": "not-the-token"}])
+def test_a_callback_without_the_token_is_refused(gerai, keeper, stand, headers):  # noqa: F811
+    sale = ring_up_qr(keeper, stand, 1, key="kunci-token-001")
+    body = {"event": "qr.payment", "data": {
+        "id": "qrpy_forged0002", "qr_id": qr_id(sale["code"]), "reference_id": sale["code"],
+        "amount": 15_000, "currency": "IDR", "status": "SUCCEEDED"}}
+    answer = requests.post(f"{gerai.url}/payments/webhooks/xendit", data=json.dumps(body),
+                           headers={"Content-Type": "application/json", **headers}, timeout=5)
+    assert answer.status_code == 400
+    assert purchase(sale["code"]).status == "pending"
+
+
+def test_a_callback_for_an_unknown_reference_is_retried_not_applied(gerai):
+    body = {"event": "qr.payment", "data": {
+        "id": "qrpy_unknown01", "qr_id": "qr_unknown", "reference_id": "ST-TIDAKADA",
+        "amount": 15_000, "currency": "IDR", "status": "SUCCEEDED"}}
+    answer = requests.post(f"{gerai.url}/payments/webhooks/xendit", json=body,
+                           headers={"x-callback-token": TOKEN}, timeout=5)
+    assert answer.status_code == 409
+
+
+def test_twenty_parallel_duplicate_callbacks_pay_once(gerai, xendit_server, keeper,  # noqa: F811
+                                                      stand):  # noqa: F811
+    control(xendit_server, "callbacks", {"enabled": False})
+    sale = ring_up_qr(keeper, stand, 1, key="kunci-para-0001")
+    paid = control(xendit_server, f"qr_codes/{qr_id(sale['code'])}/pay")
+    body = {"event": "qr.payment", "data": {k: v for k, v in paid.items()
+                                            if k != "refunded_amount"}}
+
+    def deliver(_n):
+        return requests.post(f"{gerai.url}/payments/webhooks/xendit", json=body,
+                             headers={"x-callback-token": TOKEN}, timeout=10).status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        statuses = list(pool.map(deliver, range(20)))
+    assert set(statuses) == {200}, statuses
+    assert purchase(sale["code"]).status == "paid" and sales_of(sale["code"]) == 1
+    assert ledger.check() == []
