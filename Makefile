@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app storefront
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-test assets translations migrate demo bench clean test-search-server audit screens
+.PHONY: run test install install-test assets translations migrate demo bench clean test-search-server audit screens lighthouse
 
 # The sandbox gateway is served inside Gerai, so its addresses follow HOST and PORT.
 run: install assets translations migrate demo
@@ -72,6 +72,16 @@ bench: install-test assets translations
 # Screenshots of the main pages at 360 and 1280 px into instance/screens (ignored), to look at.
 screens: install-test assets translations
 	$(BIN)/python -m tests.browser.screens
+
+# Lighthouse 12.2.3 on home, catalogue, a product and the till (phone preset), from its own
+# lock file in bench/lighthouse (never the app's package.json); prints the four scores.
+LIGHTHOUSE_DIR := bench/lighthouse
+$(LIGHTHOUSE_DIR)/node_modules/.installed: $(LIGHTHOUSE_DIR)/package.json $(LIGHTHOUSE_DIR)/package-lock.json
+	cd $(LIGHTHOUSE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lighthouse: install-test assets translations $(LIGHTHOUSE_DIR)/node_modules/.installed
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python bench/lighthouse.py
 
 # Known vulnerabilities in the locked dependencies; pip-audit in a venv of its own so its
 # dependencies never move the app's pins.
