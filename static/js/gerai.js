@@ -155,3 +155,17 @@ document.addEventListener("submit", (event) => {
     .catch((error) => console.warn("Gerai: the offline till copy could not be removed:", error))
     .finally(() => { form.dataset.cleared = "1"; form.submit(); });
 });
+
+// A QRIS code's countdown ("Sisa waktu 14:59"): the visitor sees how long the code on the
+// screen (or the picture saved from it) can still be paid. The server closes the charge
+// at that moment whatever this shows.
+function tickCountdowns() {
+  for (const clock of document.querySelectorAll("[data-countdown]")) {
+    const left = Math.max(0, Math.round((Date.parse(clock.dataset.countdown) - Date.now()) / 1000));
+    const text = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+    clock.textContent = left ? `${clock.dataset.label} ${text}` : clock.dataset.over;
+  }
+}
+setInterval(tickCountdowns, 1000);
+document.addEventListener("DOMContentLoaded", tickCountdowns);
+document.addEventListener("htmx:afterSettle", tickCountdowns);

@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,7 @@ from ..inventory import services as inventory
 from ..params import plain_text
 from ..payments import gateway as contract
 from ..payments import runner, settlement
+from ..qrcodes import qr_png, qr_svg
 from . import services
 from .forms import ContactForm, PayForm
 from .models import Purchase
@@ -92,9 +94,23 @@ def _review_context(basket, notice=None):
     groups = grouped(basket)
     choices = _saved_choices(groups)
     return {"choices": choices, "contact": saved["contact"], "total": sum(c.total for c in choices),
+            "methods": contract.online_methods(), "method_names": METHOD_NAMES,
             "pay": PayForm(formdata=None, attempt=saved["attempt"],
                            fingerprint=services.fingerprint(basket)),
             "price_changed": any(l.price_changed for l in basket.lines), "notice": notice}
+
+
+METHOD_NAMES = {"qris": _l("QRIS — OVO, GoPay, DANA, ShopeePay, LinkAja atau m-banking"),
+                "card": _l("Kartu debit atau kredit")}
+
+
+def _chosen_gateway() -> str:
+    """The gateway of the payment method the shopper chose (the first offered by default)."""
+    methods = dict(contract.online_methods())
+    chosen = request.form.get("metode", "")
+    if chosen in methods:
+        return methods[chosen]
+    return next(iter(methods.values()), current_app.config["PAYMENT_GATEWAY"])
 
 
 @bp.get("/checkout/periksa")
@@ -123,7 +139,7 @@ def pay():
     if existing is not None:
         if not _may_see(existing):
             abort(404)
-        if existing.status == "pending" and not existing.payment_url:
+        if existing.status == "pending" and not (existing.payment_url or existing.payment_qr):
             # The gateway did not answer last time (it may have made the page): ask again
             # with the same idempotency key, so there is still one payment.
             return _to_payment_page(existing, basket)
@@ -141,8 +157,7 @@ def pay():
     buyer = current_user if current_user.is_authenticated else None
     try:
         purchase = services.place_purchase(basket, buyer, contact, choices, saved["attempt"],
-                                           current_app.config["PAYMENT_GATEWAY"],
-                                           client=holder())
+                                           _chosen_gateway(), client=holder())
     except services.OutOfStock as short:
         db.session.rollback()
         flash(_("Stok tidak cukup untuk: %(items)s. Ubah jumlahnya lalu coba lagi.",
@@ -189,7 +204,8 @@ def _to_payment_page(purchase: Purchase, basket):
         return render("checkout/review.html", http_status=503,
                       **_review_context(basket, error.message))
     session.pop(SESSION_KEY, None)
-    return redirect(url, 303)
+    # A QRIS payment has no page elsewhere: its code shows on the receipt, which waits.
+    return redirect(url or url_for(".done", code=purchase.code), 303)
 
 
 def holder() -> str:
@@ -218,9 +234,24 @@ def done(code: str):
     """Confirmation and receipt; while the payment is pending it asks again every 2 s."""
     purchase = _own_purchase(code)
     # Only webhooks and the reconciler ask the gateway; this page reads what they settled.
+    qr = None
+    if purchase.status == "pending" and purchase.payment_qr:
+        qr = qr_svg(purchase.payment_qr, scale=5, border=4)
     response = render("checkout/done.html", blocks={"status-pembayaran": "status"},
-                      purchase=purchase,
+                      purchase=purchase, qr=qr,
                       story=settlement.story(purchase) if not wants_fragment() else ())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/pesanan/<code>/qris.png")
+def qris_picture(code: str):
+    """The purchase's QRIS as a picture to save, for "scan from gallery" on this phone."""
+    purchase = _own_purchase(code)
+    if purchase.status != "pending" or not purchase.payment_qr:
+        abort(404)
+    response = current_app.response_class(qr_png(purchase.payment_qr), mimetype="image/png")
+    response.headers["Content-Disposition"] = f'attachment; filename="qris-{purchase.code}.png"'
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import segno
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -138,17 +136,6 @@ def stand_products(stand: Stand) -> list[Product]:
         visible_products().where(Product.shop_id == stand.shop_id)
         .options(selectinload(Product.images), selectinload(Product.variants))
         .order_by(Product.name)).unique())
-
-
-def qr_svg(url: str, scale: int = 6, border: int = 2) -> str:
-    """The QR code a visitor scans (a link, or a QRIS payload), as inline SVG (no script,
-    no external image)."""
-    buffer = io.BytesIO()
-    # omitsize: a viewBox instead of a fixed width and height, so the page's CSS sizes the
-    # whole code (a poster's 11 cm, a phone's width); with a fixed size CSS only grew the box.
-    segno.make(url, error="m").save(buffer, kind="svg", scale=scale, border=border, xmldecl=False,
-                                   svgns=True, title="QR", omitsize=True)
-    return buffer.getvalue().decode()
 
 
 def current_stands(shop: Shop) -> list[Stand]:

@@ -33,6 +33,7 @@ from ..params import plain_text, record_id, whole_number
 from ..payments import gateway as contract
 from ..payments import runner, settlement, strays
 from ..payments.models import StrayPayment
+from ..qrcodes import qr_png, qr_svg
 from ..timeutil import jakarta_day_start, today_in_jakarta
 from . import services, till
 from .models import Fair, Stand, StandItem
@@ -78,8 +79,8 @@ def _charge_qr(purchase: Purchase) -> str:
     """What the stand's screen shows while a charge waits: its QRIS code, which any
     e-wallet or bank app pays, else (a card gateway) the link to its payment page."""
     if purchase.payment_qr:
-        return services.qr_svg(purchase.payment_qr, scale=5, border=4)
-    return services.qr_svg(_pay_url(purchase), scale=5)
+        return qr_svg(purchase.payment_qr, scale=5, border=4)
+    return qr_svg(_pay_url(purchase), scale=5)
 
 
 def _sale_lines(stand: Stand, form) -> list[till.SaleLine]:
@@ -365,8 +366,11 @@ def pay(token: str):
     """What the payment QR opens on the visitor's phone: stand, items, amount, and its state."""
     purchase = _charge_or_404(token)
     till.refresh(purchase)
+    qr = None
+    if purchase.status == "pending" and purchase.payment_qr:
+        qr = qr_svg(purchase.payment_qr, scale=5, border=4)
     response = render("exhibitions/pay.html", blocks={"status-bayar": "status"},
-                      purchase=purchase, order=purchase.orders[0], stand=purchase.stand)
+                      purchase=purchase, order=purchase.orders[0], stand=purchase.stand, qr=qr)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the token stays on this page
     return response
@@ -385,5 +389,21 @@ def pay_start(token: str):
     except contract.PaymentError as error:
         flash(str(error.message), "error")
         return redirect(url_for(".pay", token=token), 303)
-    return redirect(target, 303)
+    # A QRIS payment has no page to go to: its code shows on this one.
+    return redirect(target or url_for(".pay", token=token), 303)
+
+
+@bp.get("/bayar/<token>/qris.png")
+def pay_qris_picture(token: str):
+    """The charge's QRIS as a picture to save, for "scan from gallery" in the payer's app
+    (the usual way to pay a code on one's own phone)."""
+    purchase = _charge_or_404(token)
+    if purchase.status != "pending" or not purchase.payment_qr:
+        abort(404)
+    response = current_app.response_class(qr_png(purchase.payment_qr),
+                                          mimetype="image/png")
+    response.headers["Content-Disposition"] = f'attachment; filename="qris-{purchase.code}.png"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 

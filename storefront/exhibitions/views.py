@@ -25,6 +25,7 @@ from ..exports import export_response
 from ..extensions import db
 from ..htmx import render, wants_fragment
 from ..params import calendar_day, record_id
+from ..qrcodes import qr_svg
 from ..timeutil import today_in_jakarta
 from . import dashboard as dashboard_data
 from . import services
@@ -127,7 +128,7 @@ def poster(slug: str, code: str):
     stand = _stand(fair, code)
     url = url_for(".stand_page", slug=fair.slug, code=stand.code, _external=True)
     return render("exhibitions/poster.html", fair=fair, stand=stand, url=url,
-                  qr=services.qr_svg(url))
+                  qr=qr_svg(url))
 
 
 @bp.get("/<slug>/<code>")

@@ -45,6 +45,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
+def sandboxes(base: str, webhook_secret: str) -> dict:
+    """Both gateway sandboxes mounted inside Gerai at ``base``, as make run has them: cards
+    through the Stripe-compatible one, QRIS (stands) through the Xendit-compatible one."""
+    return {"PAYMENT_GATEWAY": "sandbox", "SANDBOX_MOUNT": True,
+            "SANDBOX_GATEWAY_URL": f"{base}/sandbox-gateway",
+            "SANDBOX_WEBHOOK_URL": f"{base}/payments/webhooks/sandbox",
+            "SANDBOX_WEBHOOK_SECRET": webhook_secret, "PAYMENT_GATEWAY_RETRIES": 0,
+            "QRIS_GATEWAY": "xendit", "XENDIT_SANDBOX_MOUNT": True,
+            "XENDIT_API_URL": f"{base}/xendit-sandbox",
+            "XENDIT_SANDBOX_CALLBACK_URL": f"{base}/payments/webhooks/xendit"}
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """The seeded app served over HTTP from a thread; yields its base URL."""
@@ -62,11 +74,7 @@ def live_server(tmp_path_factory):
                          threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
     app = create_app({**_test_config(f"sqlite:///{folder / 'gerai.db'}", media_root=media),
-                      "PAYMENT_GATEWAY": "sandbox", "SANDBOX_MOUNT": True,
-                      "SANDBOX_GATEWAY_URL": f"{base}/sandbox-gateway",
-                      "SANDBOX_WEBHOOK_URL": f"{base}/payments/webhooks/sandbox",
-                      "SANDBOX_WEBHOOK_SECRET": "whsec_browser_tests",
-                      "PAYMENT_GATEWAY_RETRIES": 0})
+                      **sandboxes(base, "whsec_browser_tests")})
     apps["gerai"] = app
     LIVE["app"] = app
     with app.app_context():

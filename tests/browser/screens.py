@@ -15,7 +15,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, import_preview
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, import_preview, sandboxes
 from tests.conftest import _test_config
 
 WIDTHS = (360, 1280)
@@ -32,10 +32,7 @@ def serve(folder: Path):
     server = make_server("127.0.0.1", 0, lambda env, start: apps["gerai"](env, start), threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
     app = create_app({**_test_config(f"sqlite:///{folder / 'gerai.db'}", media_root=folder / "media"),
-                      "PAYMENT_GATEWAY": "sandbox", "SANDBOX_MOUNT": True,
-                      "SANDBOX_GATEWAY_URL": f"{base}/sandbox-gateway",
-                      "SANDBOX_WEBHOOK_URL": f"{base}/payments/webhooks/sandbox",
-                      "SANDBOX_WEBHOOK_SECRET": "whsec_screens", "PAYMENT_GATEWAY_RETRIES": 0})
+                      **sandboxes(base, "whsec_screens")})
     apps["gerai"] = app
     with app.app_context():
         db.create_all()
@@ -95,9 +92,14 @@ def main(out: Path) -> None:
             shopper.get_by_label("Nomor WhatsApp").fill("0812-3456-7890")
             shopper.get_by_role("button", name="Periksa pesanan").click()
             shot(shopper, "checkout-review")
-            shopper.get_by_role("button", name="Bayar").first.click()
-            shopper.wait_for_url("**/sandbox-gateway/pay/**")
-            shopper.get_by_role("button", name="Bayar").click()
+            shopper.get_by_role("button", name="Bayar").first.click()  # QRIS, the first choice
+            shopper.locator(".receipt [data-qris] svg").wait_for()
+            shot(shopper, "receipt-qris")
+            wallet = person()
+            wallet.goto("/xendit-sandbox/wallet")
+            wallet.locator("#isi").fill(shopper.locator(".receipt [data-qris]").get_attribute("data-qris"))
+            wallet.locator("#baca").click()
+            wallet.locator("#bayar").click()
             shopper.get_by_text("LUNAS").first.wait_for(timeout=10_000)
             shot(shopper, "receipt")
 
@@ -119,10 +121,12 @@ def main(out: Path) -> None:
             seller.wait_for_timeout(300)
             shot(seller, "till-qr")
             payer = person()
-            payer.goto(seller.locator("#tagihan a[href*='/bayar/']").get_attribute("href"))
-            payer.get_by_role("button", name="Bayar").first.click()
-            payer.wait_for_url("**/sandbox-gateway/pay/**")
-            payer.get_by_role("button", name="Bayar").click()
+            payer.goto("/xendit-sandbox/wallet")
+            payer.locator("#isi").fill(seller.locator("#tagihan [data-qris]").get_attribute(
+                "data-qris"))
+            payer.locator("#baca").click()
+            shot(payer, "wallet")
+            payer.locator("#bayar").click()
             seller.locator("#tagihan .paid-stamp").wait_for(timeout=10_000)
             shot(seller, "till-paid")
 

@@ -45,6 +45,7 @@ def test_pay_for_two_shops_on_the_hosted_page(page: Page, live_server):
     names = [add_first_buyable(page, live_server, first), add_first_buyable(page, live_server, second)]
     expect(page.locator("#jumlah-keranjang")).to_contain_text("2")  # the badge, out of band
     fill_details_and_review(page, live_server)
+    page.get_by_label("Kartu debit atau kredit").check()
     page.get_by_role("button", name=re.compile("^Bayar")).click()
     expect(page).to_have_url(re.compile(r"/sandbox-gateway/pay/"))
     page.get_by_role("button", name="Bayar").click()
@@ -59,9 +60,31 @@ def test_declined_payment_returns_to_the_cart_with_the_items(page: Page, live_se
     (shop,) = shops_with_products(page, live_server, wanted=1)
     name = add_first_buyable(page, live_server, shop)
     fill_details_and_review(page, live_server)
+    page.get_by_label("Kartu debit atau kredit").check()
     page.get_by_role("button", name=re.compile("^Bayar")).click()
     page.get_by_role("button", name="Tolak").click()
     page.get_by_role("link", name=re.compile("Kembali|toko|keranjang", re.I)).first.click()
     expect(page.get_by_text("Pembayaran belum selesai")).to_be_visible()
     page.get_by_role("link", name="Kembali ke keranjang").click()
     expect(page.locator("#keranjang")).to_contain_text(name)
+
+
+def test_pay_online_with_qris_from_the_receipt(page: Page, live_server, new_context):
+    """QRIS is the first choice: the receipt shows the code (and a picture to save), the
+    e-wallet pays what it read off the screen, and the receipt turns LUNAS by itself."""
+    import qriskit
+
+    from tests.browser.test_fair import decode_qr, pay_on_the_wallet
+
+    (shop,) = shops_with_products(page, live_server, wanted=1)
+    add_first_buyable(page, live_server, shop)
+    fill_details_and_review(page, live_server)
+    expect(page.get_by_role("radio", name=re.compile("QRIS"))).to_be_checked()
+    page.get_by_role("button", name=re.compile("^Bayar")).click()
+    expect(page.locator(".receipt [data-qris] svg")).to_be_visible()
+    expect(page.get_by_role("link", name="Simpan gambar QR")).to_be_visible()
+    total = page.locator(".receipt .big-amount").inner_text()
+    payload = decode_qr(page, ".receipt [data-qris]")
+    assert f"Rp{int(qriskit.parse(payload).amount):,}".replace(",", ".") == total.replace(" ", "")
+    pay_on_the_wallet(new_context, payload, app="GOPAY")
+    expect(page.get_by_text("LUNAS")).to_be_visible(timeout=10_000)

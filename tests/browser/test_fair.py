@@ -69,29 +69,71 @@ def open_till(new_context, stand):
     return context, page
 
 
-def test_keeper_rings_up_visitor_pays_by_qr_and_the_screen_turns_paid(new_context, live_app, stand):
+def decode_qr(page, selector: str) -> str:
+    """What a payer's camera reads: the QR decoded from the screen's pixels (zxing-cpp)."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    shot = page.locator(selector).screenshot()
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
+    assert found, f"no QR code readable in {selector}"
+    return found[0].text
+
+
+def pay_on_the_wallet(new_context, payload: str, app: str = "OVO"):
+    """The visitor's e-wallet: another phone, no login, pastes what it scanned and pays."""
+    wallet = new_context().new_page()
+    wallet.goto("/xendit-sandbox/wallet")
+    wallet.locator("#isi").fill(payload)
+    wallet.locator("#baca").click()
+    expect(wallet.locator("#rincian")).to_be_visible()
+    merchant = wallet.locator("#penjual").inner_text()
+    wallet.get_by_label("Aplikasi").select_option(app)
+    wallet.locator("#bayar").click()
+    expect(wallet.locator("#pesan")).to_contain_text("Berhasil dibayar")
+    return merchant
+
+
+def test_keeper_rings_up_the_visitor_scans_the_qris_and_the_screen_turns_paid(new_context, live_app,
+                                                                                stand):
+    import qriskit
+
     keeper_context, keeper = open_till(new_context, stand)
     keeper.locator(".till-item", has_text="Keripik Tempe Pedas").click()
     keeper.locator(".till-item", has_text="Kopi Robusta Bubuk").click()
     expect(keeper.locator("#total-kasir")).to_have_text("Rp 55.000")
     keeper.get_by_role("button", name="Bayar QR").click()
     charge = keeper.locator("#tagihan")
-    expect(charge.locator("svg")).to_be_visible()
-    pay_url = charge.locator("a[href*='/bayar/']").get_attribute("href")
+    expect(charge.locator("[data-qris] svg")).to_be_visible()
+    expect(charge).to_contain_text("Scan dengan aplikasi e-wallet atau m-banking apa pun")
+    payload = decode_qr(keeper, "#tagihan [data-qris]")
+    parsed = qriskit.parse(payload, strict=True)
+    assert parsed.is_dynamic and int(parsed.amount) == 55_000
+    assert [i for i in qriskit.validate(payload) if i.severity == "error"] == []
 
-    visitor = new_context().new_page()  # another phone: no login, no shared cookies
-    visitor.goto(pay_url)
-    expect(visitor.locator(".pay-page")).to_contain_text("Keripik Tempe Pedas")
-    expect(visitor.locator(".pay-page")).to_contain_text("Rp55.000")
-    visitor.get_by_role("button", name=re.compile("^Bayar Rp")).click()
-    expect(visitor).to_have_url(re.compile(r"/sandbox-gateway/pay/"))
-    visitor.get_by_role("button", name="Bayar").click()
-    expect(visitor.locator(".paid-stamp")).to_have_text("LUNAS", timeout=10_000)
+    assert parsed.merchant_name in pay_on_the_wallet(new_context, payload)
 
     expect(keeper.locator("#tagihan .paid-stamp")).to_have_text("LUNAS", timeout=5_000)
     expect(keeper.locator("#tagihan")).to_contain_text("Kopi Robusta Bubuk")
     assert keeper.evaluate("window.sameScreen") is True  # no reload
     assert stand_sales(live_app, stand["stand_id"]) == [("fair_qr", 55_000)]
+
+
+def test_a_visitor_basket_shows_the_qris_on_the_visitors_phone(new_context, live_app, stand):
+    visitor = new_context().new_page()
+    visitor.goto(stand["till"].removesuffix("/kasir"))
+    visitor.locator("input[name^='q-']").first.fill("2")
+    visitor.get_by_role("button", name=re.compile("Bayar dan ambil di stan")).click()
+    visitor.get_by_role("button", name=re.compile("^Bayar Rp")).click()
+    qr = visitor.locator(".pay-page [data-qris] svg")
+    expect(qr).to_be_visible()
+    expect(visitor.get_by_role("link", name="Simpan gambar QR")).to_be_visible()
+    expect(visitor.locator("[data-countdown]")).to_contain_text("Sisa waktu")
+    payload = decode_qr(visitor, ".pay-page [data-qris]")
+    pay_on_the_wallet(new_context, payload, app="DANA")
+    expect(visitor.locator(".paid-stamp")).to_have_text("LUNAS", timeout=10_000)
 
 
 def test_cash_sale_made_offline_is_recorded_once_when_back_online(new_context, live_app, stand):

@@ -240,3 +240,38 @@ def test_twenty_parallel_duplicate_callbacks_pay_once(gerai, xendit_server, keep
     assert set(statuses) == {200}, statuses
     assert purchase(sale["code"]).status == "paid" and sales_of(sale["code"]) == 1
     assert ledger.check() == []
+
+
+def test_a_visitor_basket_shows_a_qris_on_the_phone_to_save_and_turns_lunas(
+        app, gerai, xendit_server, keeper, stand):  # noqa: F811
+    phone = app.test_client()
+    answer = phone.post(stand["url"] + "/beli", data={
+        f"q-{items(stand)['Kopi Robusta'].id}": "1", "csrf_token": csrf_token(phone, stand["url"])})
+    assert answer.status_code == 303 and "/bayar/" in answer.headers["Location"]
+    pay_page = answer.headers["Location"]
+    started = phone.post(pay_page, data={"csrf_token": csrf_token(phone, pay_page)})
+    assert started.status_code == 303 and started.headers["Location"].endswith(pay_page)
+    page = phone.get(pay_page).get_data(as_text=True)
+    assert "Simpan gambar QR" in page and "Scan dengan aplikasi e-wallet" in page
+    assert "data-countdown" in page and "<svg" in page
+    sale = db.session.scalar(select(Purchase).where(Purchase.stand_id.is_not(None)))
+    picture = phone.get(f"{pay_page}/qris.png")
+    assert picture.status_code == 200 and picture.mimetype == "image/png"
+    assert "attachment" in picture.headers["Content-Disposition"]
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(picture.data)))
+    assert decoded and decoded[0].text == purchase(sale.code).payment_qr
+    assert int(qriskit.parse(decoded[0].text).amount) == 40_000
+    # Pressing the button again (a second tab) shows the same code, not a second one.
+    phone.post(pay_page, data={"csrf_token": csrf_token(phone, pay_page)})
+    assert len(xendit_server.state.codes) == len({c["reference_id"]
+                                                  for c in xendit_server.state.codes.values()})
+    requests.post(f"{xendit_server.url}/wallet/pay", timeout=5,
+                  data={"qr_string": decoded[0].text, "app": "SHOPEEPAY", "hasil": "bayar"})
+    assert wait_for(lambda: purchase(sale.code).status == "paid")
+    assert "LUNAS" in phone.get(pay_page).get_data(as_text=True)
+    assert phone.get(f"{pay_page}/qris.png").status_code == 404  # paid: nothing left to pay
