@@ -13,6 +13,8 @@ run: install assets translations migrate demo
 	WORKER_THREAD=1 \
 	SANDBOX_GATEWAY_URL=http://$(HOST):$(PORT)/sandbox-gateway \
 	SANDBOX_WEBHOOK_URL=http://$(HOST):$(PORT)/payments/webhooks/sandbox \
+	XENDIT_API_URL=http://$(HOST):$(PORT)/xendit-sandbox \
+	XENDIT_SANDBOX_CALLBACK_URL=http://$(HOST):$(PORT)/payments/webhooks/xendit \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Tests spread over every core (pytest-xdist); PYTEST_ARGS adds to or overrides that.

@@ -20,13 +20,8 @@ from ..basket.services import ShopGroup
 from ..extensions import db
 from ..inventory import services as inventory
 from ..orders.models import Order, OrderLine
-from ..payments import gateway as contract
 from ..timeutil import today_in_jakarta, utcnow
 from .models import Purchase
-
-
-def gateway() -> contract.PaymentGateway:
-    return contract.current()
 
 
 @dataclass

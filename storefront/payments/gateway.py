@@ -117,7 +117,9 @@ class PaymentGateway(Protocol):
 
     def retrieve_payment(self, payment_id: str) -> Payment: ...
 
-    def cancel_payment(self, payment_id: str) -> Payment: ...
+    def cancel_payment(self, payment_id: str) -> Payment:
+        """Stop a payment that is not paid. A paid one stays paid: the answer is then the
+        paid payment, or a PaymentError (the runner asks ``retrieve_payment`` after one)."""
 
     def refund(self, payment: Payment, amount: int | None = None, *,
                idempotency_key: str) -> Refund: ...

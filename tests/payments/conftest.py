@@ -16,10 +16,12 @@ from html.parser import HTMLParser
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+import requests
 from werkzeug.wrappers import Request, Response
 
 from storefront.payments.sandbox import create_sandbox_app
 from storefront.payments.stripe_gateway import StripeGateway
+from storefront.payments.xendit_sandbox import create_xendit_sandbox_app
 from tests.helpers import Served
 
 WEBHOOK_SECRET = "whsec_test_gerai_sandbox"
@@ -229,3 +231,59 @@ def press(page_url: str, button: str) -> tuple[int, dict[str, str], str]:
     parts = urlsplit(page_url)
     return http_request("POST", f"{parts.scheme}://{parts.netloc}{form['action']}",
                         form=form["fields"])
+
+
+# -- the Xendit-compatible QRIS sandbox (storefront.payments.xendit_sandbox) ----------------------
+
+XENDIT_KEY = "xnd_development_tests"
+XENDIT_TOKEN = "callback-token-for-tests"
+
+
+class CallbackReceiver:
+    """Where the sandbox sends its callbacks: keeps each (headers, body) and answers 200."""
+
+    def __init__(self):
+        self.calls: list[tuple[dict, dict]] = []
+        self.changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        from werkzeug.wrappers import Request, Response
+
+        request = Request(environ)
+        with self.changed:
+            self.calls.append((dict(request.headers), json.loads(request.get_data())))
+            self.changed.notify_all()
+        return Response("ok")(environ, start_response)
+
+    def wait(self, event: str, data_id: str, count: int = 1, timeout: float = 5):
+        def found():
+            return [c for c in self.calls if c[1]["event"] == event and c[1]["data"]["id"] == data_id]
+
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(found()) >= count, timeout), self.calls[-3:]
+            return found()
+
+
+@pytest.fixture(scope="module")
+def callback_receiver():
+    receiver = CallbackReceiver()
+    served = Served(receiver)
+    receiver.url = served.url
+    yield receiver
+    served.close()
+
+
+@pytest.fixture(scope="module")
+def xendit_sandbox(callback_receiver):
+    app = create_xendit_sandbox_app(secret_key=XENDIT_KEY, callback_url=callback_receiver.url,
+                                    callback_token=XENDIT_TOKEN, retry_delays=(0.05, 0.1))
+    served = Served(app)
+    served.app = app
+    yield served
+    app.extensions["xendit_sandbox"].drain(5)
+    served.close()
+
+
+def xendit_control(sandbox, path, body=None, key=XENDIT_KEY):
+    return requests.post(f"{sandbox.url}/_sandbox/{path}", json=body or {}, auth=(key, ""),
+                         timeout=5)

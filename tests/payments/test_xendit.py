@@ -5,7 +5,6 @@ callbacks with the token, late payments, refunds (and the GoPay case), fees, and
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import timedelta
 
@@ -16,67 +15,16 @@ import requests
 from storefront.payments import gateway as contract
 from storefront.payments import qris
 from storefront.payments.xendit_gateway import XenditGateway
-from storefront.payments.xendit_sandbox import create_xendit_sandbox_app, mdr
+from storefront.payments.xendit_sandbox import mdr
 from storefront.timeutil import utcnow
-from tests.helpers import Served
-
-KEY = "xnd_development_tests"
-TOKEN = "callback-token-for-tests"
-
-
-class Receiver:
-    """Where the sandbox sends its callbacks: keeps each (headers, body) and answers 200."""
-
-    def __init__(self):
-        self.calls: list[tuple[dict, dict]] = []
-        self.changed = threading.Condition()
-
-    def __call__(self, environ, start_response):
-        from werkzeug.wrappers import Request, Response
-
-        request = Request(environ)
-        with self.changed:
-            self.calls.append((dict(request.headers), json.loads(request.get_data())))
-            self.changed.notify_all()
-        return Response("ok")(environ, start_response)
-
-    def wait(self, event: str, data_id: str, count: int = 1, timeout: float = 5):
-        def found():
-            return [c for c in self.calls if c[1]["event"] == event and c[1]["data"]["id"] == data_id]
-
-        with self.changed:
-            assert self.changed.wait_for(lambda: len(found()) >= count, timeout), self.calls[-3:]
-            return found()
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    receiver = Receiver()
-    served = Served(receiver)
-    receiver.url = served.url
-    yield receiver
-    served.close()
-
-
-@pytest.fixture(scope="module")
-def xendit_sandbox(receiver):
-    app = create_xendit_sandbox_app(secret_key=KEY, callback_url=receiver.url,
-                                    callback_token=TOKEN, retry_delays=(0.05, 0.1))
-    served = Served(app)
-    served.app = app
-    yield served
-    app.extensions["xendit_sandbox"].drain(5)
-    served.close()
+from tests.payments.conftest import XENDIT_KEY as KEY
+from tests.payments.conftest import XENDIT_TOKEN as TOKEN
+from tests.payments.conftest import xendit_control as control
 
 
 @pytest.fixture
 def xendit(xendit_sandbox):
     return XenditGateway(KEY, TOKEN, xendit_sandbox.url, timeout=5)
-
-
-def control(sandbox, path, body=None, key=KEY):
-    return requests.post(f"{sandbox.url}/_sandbox/{path}", json=body or {}, auth=(key, ""),
-                         timeout=5)
 
 
 def _new(xendit, amount=25_000, key=None, **kwargs):
@@ -114,7 +62,7 @@ def test_the_code_expires_when_the_charge_does(xendit):
 
 
 def test_paid_on_the_wallet_the_callback_carries_the_token_and_the_payment(xendit, xendit_sandbox,
-                                                                            receiver):
+                                                                            callback_receiver):
     payment = _new(xendit, 45_000)
     page = requests.post(f"{xendit_sandbox.url}/wallet", data={"qr_string": payment.qr_string},
                          timeout=5)
@@ -125,7 +73,7 @@ def test_paid_on_the_wallet_the_callback_carries_the_token_and_the_payment(xendi
     assert paid.status_code == 200 and "Berhasil" in paid.text
     now = xendit.retrieve_payment(payment.id)
     assert now.status == contract.PAID and now.amount == 45_000 and now.source == "DANA"
-    headers, body = receiver.wait("qr.payment", now.charge_id)[0]
+    headers, body = callback_receiver.wait("qr.payment", now.charge_id)[0]
     assert headers["X-Callback-Token"] == TOKEN
     event = xendit.parse_webhook(json.dumps(body).encode(), headers)
     assert event.payment.id == payment.id and event.payment.status == contract.PAID
@@ -157,12 +105,12 @@ def test_a_cancelled_code_that_is_paid_late_still_says_paid(xendit, xendit_sandb
     assert late.status == contract.PAID and late.charge_id.startswith("qrpy_")
 
 
-def test_refunds_go_back_through_the_api_except_for_gopay(xendit, xendit_sandbox, receiver):
+def test_refunds_go_back_through_the_api_except_for_gopay(xendit, xendit_sandbox, callback_receiver):
     paid_ovo = _new(xendit, 20_000)
     control(xendit_sandbox, f"qr_codes/{paid_ovo.id}/pay", {"source": "OVO"})
     refund = xendit.refund(xendit.retrieve_payment(paid_ovo.id), idempotency_key="r-ovo")
     assert refund.status == "pending" and refund.amount == 20_000
-    headers, body = receiver.wait("qr.refund", refund.id)[0]
+    headers, body = callback_receiver.wait("qr.refund", refund.id)[0]
     event = xendit.parse_webhook(json.dumps(body).encode(), headers)
     assert event.data["refund"].status == "succeeded"
     assert xendit.retrieve_refund(refund.id).status == "succeeded"
