@@ -76,6 +76,9 @@ POLL_EVERY_S = 0.1  # the browser's page asks every 2 s; a finer poll measures b
 RACE_SHOPPERS, RACE_UNITS = 200, 20
 LARGE_STOCK = 1_000_000
 WEBHOOK_SECRET = "whsec_gerai_bench"
+STRIPE_SANDBOX_KEY = "sk_test_sandbox"  # create_sandbox_app's default key (start_sandbox: no other)
+XENDIT_SECRET_KEY = "xnd_development_gerai_bench"  # the QRIS sandbox takes development keys
+XENDIT_CALLBACK_TOKEN = "gerai-bench-xendit-callback-token"
 APP_NAME = f"gerai-bench-{os.getpid()}"  # PostgreSQL application_name of Gerai's sessions
 DISTURBED_CORES = 0.25
 _CSRF_META = re.compile(rb'name="csrf-token" content="([^"]+)"')
@@ -157,10 +160,10 @@ def start_gunicorn(args: list[str], env: dict, log_path: Path, ready_path: str,
     raise SystemExit(f"{what} did not answer {ready_path} within 60 s (log: {log_path})")
 
 
-async def _one_get(port: int, path: str):
+async def _one_get(port: int, path: str, headers: dict[str, str] | None = None):
     connection = Connection(HOST, port)
     try:
-        response = await asyncio.wait_for(connection.request("GET", path), 5)
+        response = await asyncio.wait_for(connection.request("GET", path, headers=headers), 5)
         return response.status, response.headers, response.body
     finally:
         connection.drop()
@@ -266,8 +269,18 @@ def server_env(scratch: Path, database_url: str, sandbox_url: str, hook: str | N
         MEDIA_ROOT=str(scratch / "media"), SECRET_KEY="gerai-bench-only-not-a-secret",
         WORKER_THREAD="0", PYTHONUNBUFFERED="1", PAYMENT_GATEWAY="sandbox", SANDBOX_MOUNT="0",
         SANDBOX_GATEWAY_URL=sandbox_url, SANDBOX_WEBHOOK_URL=hook or "",
-        SANDBOX_WEBHOOK_SECRET=WEBHOOK_SECRET)
+        SANDBOX_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        # No QRIS unless a benchmark asks for it (with_xendit), whatever this shell has set.
+        QRIS_GATEWAY="", STAND_GATEWAY="", XENDIT_SANDBOX_MOUNT="0")
     return env
+
+
+def with_xendit(env: dict, xendit_url: str) -> dict:
+    """Gerai's environment with QRIS (online and at stands) through the Xendit-compatible
+    sandbox at ``xendit_url``, run apart (not mounted inside Gerai)."""
+    return dict(env, QRIS_GATEWAY="xendit", XENDIT_API_URL=xendit_url,
+                XENDIT_SECRET_KEY=XENDIT_SECRET_KEY, XENDIT_CALLBACK_TOKEN=XENDIT_CALLBACK_TOKEN,
+                XENDIT_SANDBOX_MOUNT="0")
 
 
 def start_sandbox(env: dict, scratch: Path, port: int, hook: str, threads: int) -> subprocess.Popen:
@@ -277,6 +290,18 @@ def start_sandbox(env: dict, scratch: Path, port: int, hook: str, threads: int) 
          f"storefront.payments.sandbox:create_sandbox_app(webhook_url={hook!r}, "
          f"webhook_secret={WEBHOOK_SECRET!r}, public_base='http://{HOST}:{port}')"],
         env, scratch / "sandbox.log", "/_assets/pay.css", port, "the sandbox")
+
+
+def start_xendit_sandbox(env: dict, scratch: Path, port: int, callback_url: str,
+                         threads: int) -> subprocess.Popen:
+    """The Xendit-compatible QRIS sandbox under gunicorn: one process (its state is in
+    memory), gthread; its callbacks (qr.payment, x-callback-token) go to ``callback_url``."""
+    return start_gunicorn(
+        ["-w", "1", "-k", "gthread", "--threads", str(threads), "--keep-alive", "10",
+         f"storefront.payments.xendit_sandbox:create_xendit_sandbox_app("
+         f"secret_key={XENDIT_SECRET_KEY!r}, callback_url={callback_url!r}, "
+         f"callback_token={XENDIT_CALLBACK_TOKEN!r})"],
+        env, scratch / "xendit-sandbox.log", "/wallet", port, "the Xendit sandbox")
 
 
 def start_gerai(env: dict, scratch: Path, port: int, workers: int, threads: int,
@@ -292,7 +317,9 @@ def start_gerai(env: dict, scratch: Path, port: int, workers: int, threads: int,
 
 
 def print_log_errors(scratch: Path) -> None:
-    for path in ("gerai.log", "sandbox.log"):
+    for path in ("gerai.log", "sandbox.log", "xendit-sandbox.log"):
+        if not (scratch / path).exists():
+            continue
         text = (scratch / path).read_text(errors="replace")
         if "Traceback" in text or "[ERROR]" in text:
             print(f"  !! {path} has errors; first lines:")
@@ -505,21 +532,26 @@ class Shopper:
         self.csrf = pay["csrf_token"]
         return pay
 
-    async def pay_hosted(self, page_url: str, timings: dict | None = None) -> str:
-        """The hosted page: open it, press "Bayar"; returns where it sends the shopper."""
-        parts = urlsplit(page_url)
+    def connection_to(self, url: str) -> Connection:
+        """This browser's kept-alive connection to another origin (a gateway's pages)."""
+        parts = urlsplit(url)
         key = (parts.hostname, parts.port)
         if key not in self.hosted:
             self.hosted[key] = Connection(parts.hostname, parts.port)
-        connection = self.hosted[key]
-        page = await self.call("hosted page", "GET", parts.path, timings=timings,
-                               connection=connection)
+        return self.hosted[key]
+
+    async def pay_hosted(self, page_url: str, timings: dict | None = None, call=None) -> str:
+        """The hosted page: open it, press "Bayar"; returns where it sends the shopper.
+        ``call``: what sends each request (``self.call`` unless a caller counts them)."""
+        call = call or self.call
+        path, connection = urlsplit(page_url).path, self.connection_to(page_url)
+        page = await call("hosted page", "GET", path, timings=timings, connection=connection)
         match = _PAGE_TOKEN.search(page.body)
         if not match:
             raise Broken("hosted page", "no token")
-        paid = await self.call("hosted pay", "POST", parts.path,
-                               {"token": match.group(1).decode(), "choice": "pay"},
-                               expect=(303,), timings=timings, connection=connection)
+        paid = await call("hosted pay", "POST", path,
+                          {"token": match.group(1).decode(), "choice": "pay"},
+                          expect=(303,), timings=timings, connection=connection)
         return paid.location
 
     async def wait_paid(self, receipt_url: str, deadline: float,

@@ -1,16 +1,27 @@
 """A fair at its peak on loopback: stand tills (QR and cash), visitors, organizers' dashboards.
 
-    .venv/bin/python bench/fair.py [--seconds 180] [--stands 130] [--visitors 300]
-        [--dashboards 10] [--sale-every 20] [--workers 2] [--threads 4]
+    .venv/bin/python bench/fair.py [--gateway xendit|stripe] [--seconds 180] [--stands 130]
+        [--visitors 300] [--dashboards 10] [--sale-every 20] [--workers 2] [--threads 4]
         [--database-url postgresql+psycopg://root@127.0.0.1:5432/test] [--keep-logs]
 
     quick smoke run: .venv/bin/python bench/fair.py --seconds 20 --stands 20 --visitors 30
 
-The issue's benchmark (issue 5, fair mode). Setup as bench/checkout.py does it, with
-its helpers: a PostgreSQL schema of its own, ``flask db upgrade``, ``flask seed-demo``
-(enough shops that ``--stands`` verified ones have products), the sandbox gateway and
-Gerai under gunicorn (gthread; SANDBOX_MOUNT=0, WORKER_THREAD=0, rate limiter off:
-every client here comes from 127.0.0.1). Then, through the app's own services
+The issue's benchmark (issue 5, fair mode; issue 15: QRIS; issue 20: the fair load
+gate). Setup as bench/checkout.py does it, with its helpers: a PostgreSQL schema of its
+own, ``flask db upgrade``, ``flask seed-demo`` (enough shops that ``--stands`` verified
+ones have products), the gateway's sandbox and Gerai under gunicorn (gthread;
+WORKER_THREAD=0, rate limiter off: every client here comes from 127.0.0.1). The
+gateway that serves the stands' QR charges (``--gateway``, printed):
+
+* ``xendit`` (the default; how money arrives in Indonesia): the Xendit-compatible QRIS
+  sandbox (storefront.payments.xendit_sandbox) in a gunicorn process of its own (one
+  gthread worker: its state is in memory), Gerai with QRIS_GATEWAY=xendit,
+  XENDIT_API_URL at it and XENDIT_SANDBOX_MOUNT=0; its ``qr.payment`` callbacks (with
+  ``x-callback-token``) go to Gerai's /payments/webhooks/xendit;
+* ``stripe``: the Stripe-compatible sandbox (PAYMENT_GATEWAY=sandbox, SANDBOX_MOUNT=0),
+  its hosted page and signed webhooks to /payments/webhooks/sandbox.
+
+Then, through the app's own services
 (in this process, before the servers take load): a fair with ``--stands`` stands, each
 given a distinct verified seeded shop and up to 8 of its products (every other one
 with a separate fair stock), products with a large stock, the shops' owners (the stand
@@ -27,10 +38,15 @@ the peak needs before any sale. Then, for ``--seconds``:
   cash; 1-3 of its items, or now and then a typed amount:
   - QR, as the stand screen does it: htmx POST .../kasir/jual (metode=qr); the screen
     polls the charge every 1 s. The visitor's phone (a new browser each time) scans
-    the code 1-3 s later: GET /bayar/<token>, POST it, the sandbox's hosted page, presses
-    "pay"; the sandbox answers with a redirect back (the phone follows it) and POSTs its
-    signed webhook to Gerai. "Gateway confirmed" is the moment the answer to that press
-    arrives here (the sandbox does not tell when it sent the webhook; it starts sending
+    the code 1-3 s later. With xendit the code is the QRIS payload the answer carries
+    (``data-qris``) and the phone's e-wallet app is the sandbox's wallet page: POST
+    /wallet with the payload (it shows the merchant and the amount, which must be the
+    sale's), 0.5-1.5 s later POST /wallet/pay (an app such as OVO, hasil=bayar); the
+    sandbox sends its ``qr.payment`` callback from a thread. With stripe the code is a
+    link: GET /bayar/<token>, POST it, the sandbox's hosted page, press "pay"; the
+    sandbox answers with a redirect back (the phone follows it) and POSTs its signed
+    webhook to Gerai. "Gateway confirmed" is the moment the answer to the pay press
+    arrives here (neither sandbox tells when it sent the callback; each starts sending
     it before it answers). From then on the keeper polls every 0.25 s instead of 1 s,
     to measure finer than the browser would; "shows paid" is the first poll that says
     LUNAS. Then "Penjualan berikutnya" (GET the stand screen);
@@ -48,20 +64,26 @@ the orders in SQL (the total of the fair's stand orders whose status counts as p
 with the sales ledger (ledger_entry: the fair's sales less refunds) and with what the
 load generator itself saw paid.
 
-Errors: a non-2xx/3xx answer (or not the answer a browser expects), a failed or
-timed-out request, a QR sale not LUNAS within 30 s of the gateway confirming.
+Errors, printed by kind: every request (Gerai's pages and polls, the gateway's pay page
+or wallet) answered with a non-2xx/3xx status or not the one a browser expects, failed
+or timed out; every webhook/callback the sandbox sent to Gerai that was not answered
+2xx (from the sandbox's own delivery log, read after the run); an answer without what
+a browser needs from it; a QR sale not LUNAS within 30 s of the gateway confirming.
+``http_req_failed`` is the share of requests (webhook deliveries included) that failed.
 
-Prints figures and whether each target is met; a missed target never fails the run.
-Exits non-zero only when something is broken: a server does not start, setup or a
-login fails, or the dashboard's total differs from the ledger (or a sale the load
-generator saw paid is not in it). Every process it starts is stopped and the schema
-dropped, whatever happens.
+Prints figures and whether each target is met; a missed latency target never fails the
+run. Exits non-zero when something is broken (issue 20's fair load gate):
+``http_req_failed`` is 1% or more, the dashboard's total differs from the ledger (or a
+sale the load generator saw paid is not in it), a server does not start, or setup or a
+login fails. Every process it starts is stopped and the schema dropped, whatever happens.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import html
 import json
 import os
 import random
@@ -88,10 +110,13 @@ from checkout import (
     DISTURBED_CORES,
     HOST,
     PAID_WITHIN_S,
+    STRIPE_SANDBOX_KEY,
+    XENDIT_SECRET_KEY,
     Broken,
     Connection,
     SessionSampler,
     Shopper,
+    _one_get,
     bench_servers_env,
     clean_up,
     connect,
@@ -107,9 +132,11 @@ from checkout import (
     snapshot,
     start_gerai,
     start_sandbox,
+    start_xendit_sandbox,
     tree_cpu,
     verdict,
     with_query,
+    with_xendit,
 )
 
 # The app is imported here too (to set the fair up): its "search" package must come
@@ -131,7 +158,11 @@ FAIR_STOCK = 100_000  # the most the goods form accepts
 PASSWORD = "pameran-bench-2026"
 ORGANIZER = "panitia-bench@gerai.test"
 LOGINS_AT_ONCE = 4  # argon2id: 64 MiB and a good part of a core-second each
+GATE_FAILED_SHARE = 0.01  # issue 20: the run fails when this share of requests failed
+WALLET_APPS = ("OVO", "DANA", "GOPAY", "SHOPEEPAY", "LINKAJA", "BCA", "BRI", "MANDIRI")
 _PAY_URL = re.compile(rb'href="(https?://[^"]+/bayar/[^"]+)"')
+_QRIS = re.compile(rb'data-qris="([^"]+)"')  # the till's charge panel: #tagihan [data-qris]
+_WALLET_AMOUNT = re.compile(rb'id="nominal">Rp([0-9.]+)<')
 _CHARGE_PATH = re.compile(rb'hx-get="(/pameran/[^"]+/kasir/tagihan/[^"]+)"')
 _FORM_CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
 _TOTAL_FAIR = re.compile(rb'data-total-fair="(\d+)"')
@@ -154,6 +185,36 @@ def second_tab(me: Shopper) -> Connection:
     return tab
 
 
+# --- the gateway ---------------------------------------------------------------------------
+
+@dataclass
+class Gateway:
+    """The gateway serving the stands' QR charges: its sandbox, and how a phone pays it."""
+    name: str  # "xendit": the payer's app pays a QRIS; "stripe": a link to a hosted page
+    port: int  # its sandbox's
+
+    @property
+    def label(self) -> str:
+        return {"xendit": "xendit (Xendit-compatible QRIS sandbox)",
+                "stripe": "stripe (Stripe-compatible sandbox, hosted page)"}[self.name]
+
+    def deliveries(self) -> tuple[list[dict], int]:
+        """Every webhook/callback attempt the sandbox logged (status or error), and how
+        many its log keeps at most: older attempts than that are not seen."""
+        if self.name == "xendit":
+            path, kept = "/_sandbox/callbacks", 2000  # xendit_sandbox.Callbacks.log
+            key = base64.b64encode(f"{XENDIT_SECRET_KEY}:".encode()).decode()
+            authorization = f"Basic {key}"
+        else:
+            path, kept = "/_sandbox/deliveries", 1000  # sandbox.delivery.WebhookSender.log
+            authorization = f"Bearer {STRIPE_SANDBOX_KEY}"
+        status, _, body = asyncio.run(_one_get(self.port, path, {"Authorization": authorization}))
+        if status != 200:
+            raise Broken("sandbox delivery log", str(status))
+        log = json.loads(body)
+        return (log["log"] if isinstance(log, dict) else log), kept
+
+
 # --- what the load generator saw ----------------------------------------------------------
 
 @dataclass
@@ -169,9 +230,29 @@ class Tally:
     resent: int = 0
     left_queueing: int = 0  # sales due before the end that the keeper had not begun by then
     cancelled: int = 0
+    sent: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # requests by kind
+    failed: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # ... that failed
 
     def fail(self, broken: Broken) -> None:
         self.errors.append(f"{broken.step}: {broken.what}")
+
+    def failed_share(self) -> tuple[int, int, float]:
+        """http_req_failed: (failed, sent, share) over every request, webhooks included."""
+        sent, failed = sum(self.sent.values()), sum(self.failed.values())
+        return failed, sent, failed / sent if sent else 1.0
+
+    def count_deliveries(self, attempts: list[dict]) -> int:
+        """The sandbox's webhook/callback attempts to Gerai, as requests; a non-2xx answer
+        (or none) is an error. Returns how many were sent."""
+        step = "gateway: webhook to Gerai"
+        sent = [a for a in attempts if a.get("attempt")]  # attempt 0: not sent (switched off)
+        for attempt in sent:
+            self.sent[step] += 1
+            status = attempt.get("status")
+            if status is None or not 200 <= status < 300:
+                self.failed[step] += 1
+                self.errors.append(f"{step}: {status or attempt.get('error')}")
+        return len(sent)
 
 
 async def ask(me: Shopper, tally: Tally, step: str, method: str, path: str, form=None,
@@ -179,10 +260,12 @@ async def ask(me: Shopper, tally: Tally, step: str, method: str, path: str, form
     """One request, its client latency kept under ``step``; Broken when it fails."""
     connection = connection or me.gerai
     began, timings = time.perf_counter(), {}
+    tally.sent[step] += 1
     try:
         response = await me.call(step, method, path, form, headers, expect=expect,
                                  timings=timings, connection=connection)
     except Broken:
+        tally.failed[step] += 1  # a status not 2xx/3xx or not the expected one, or no answer
         connection.drop()  # a half-read answer must not be taken for the next one
         raise
     tally.ms[step].append((time.perf_counter() - began) * 1000)
@@ -329,28 +412,18 @@ def pick_sale(rng: random.Random, items: list[Item]) -> tuple[dict[str, str], in
     return fields, total
 
 
-async def visitor_pays(pay_url: str, number: int, port: int, rng: random.Random,
-                       tally: Tally, confirmed: asyncio.Event, moment: dict) -> bool:
-    """The visitor's phone pays the charge on screen; True once the gateway confirmed."""
+async def visitor_pays(gateway: Gateway, scanned: str, total: int, number: int, port: int,
+                       rng: random.Random, tally: Tally, confirmed: asyncio.Event,
+                       moment: dict) -> bool:
+    """The visitor's phone pays the charge on screen (``scanned``: what its QR holds);
+    True once the gateway confirmed."""
     phone = browser(number, port)
-    path = urlsplit(pay_url).path
     try:
         await asyncio.sleep(rng.uniform(1.0, 3.0))  # takes out the phone, scans
-        page = await ask(phone, tally, "visitor: pay page", "GET", path)
-        match = _FORM_CSRF.search(page.body)
-        if not match:
-            raise Broken("visitor: pay page", "no pay button")
-        await asyncio.sleep(rng.uniform(0.5, 1.5))  # reads the items and the amount
-        answer = await ask(phone, tally, "visitor: bayar", "POST", path,
-                           {"csrf_token": match.group(1).decode()}, expect=(303,))
-        if "/pay/" not in answer.location:
-            raise Broken("visitor: bayar", f"went to {urlsplit(answer.location).path}")
-        began = time.perf_counter()
-        back = await phone.pay_hosted(answer.location)  # GET the hosted page, press "pay"
-        moment["confirmed"] = time.perf_counter()
-        confirmed.set()
-        tally.ms["visitor: hosted page + pay"].append((moment["confirmed"] - began) * 1000)
-        await ask(phone, tally, "visitor: receipt", "GET", urlsplit(back).path)
+        if gateway.name == "xendit":
+            await wallet_pays(phone, gateway.port, scanned, total, rng, tally, confirmed, moment)
+        else:
+            await hosted_page_pays(phone, scanned, rng, tally, confirmed, moment)
     except Broken as broken:
         tally.fail(broken)
     finally:
@@ -358,23 +431,79 @@ async def visitor_pays(pay_url: str, number: int, port: int, rng: random.Random,
     return confirmed.is_set()
 
 
+def gateway_confirmed(confirmed: asyncio.Event, moment: dict) -> float:
+    moment["confirmed"] = time.perf_counter()
+    confirmed.set()
+    return moment["confirmed"]
+
+
+async def wallet_pays(phone: Shopper, port: int, qris: str, total: int, rng: random.Random,
+                      tally: Tally, confirmed: asyncio.Event, moment: dict) -> None:
+    """The payer's e-wallet or bank app (the sandbox's wallet page) reads the QRIS, shows
+    the merchant and the amount, and pays it; the sandbox then calls Gerai back."""
+    wallet = phone.connection_to(f"http://{HOST}:{port}")
+    shown = await ask(phone, tally, "visitor: wallet reads QRIS", "POST", "/wallet",
+                      {"qr_string": qris}, connection=wallet)
+    amount = _WALLET_AMOUNT.search(shown.body)
+    if not amount or int(amount.group(1).replace(b".", b"")) != total:
+        raise Broken("visitor: wallet reads QRIS",
+                     f"amount {amount.group(1).decode() if amount else '-'}, not the sale's")
+    await asyncio.sleep(rng.uniform(0.5, 1.5))  # checks the merchant and the amount
+    paid = await ask(phone, tally, "visitor: wallet pay", "POST", "/wallet/pay",
+                     {"qr_string": qris, "app": rng.choice(WALLET_APPS), "hasil": "bayar"},
+                     connection=wallet)
+    if b"Berhasil dibayar" not in paid.body:
+        raise Broken("visitor: wallet pay", "not paid")
+    gateway_confirmed(confirmed, moment)
+
+
+async def hosted_page_pays(phone: Shopper, pay_url: str, rng: random.Random, tally: Tally,
+                           confirmed: asyncio.Event, moment: dict) -> None:
+    """The Stripe-compatible way: Gerai's pay page, then the gateway's hosted page."""
+    path = urlsplit(pay_url).path
+    page = await ask(phone, tally, "visitor: pay page", "GET", path)
+    match = _FORM_CSRF.search(page.body)
+    if not match:
+        raise Broken("visitor: pay page", "no pay button")
+    await asyncio.sleep(rng.uniform(0.5, 1.5))  # reads the items and the amount
+    answer = await ask(phone, tally, "visitor: bayar", "POST", path,
+                       {"csrf_token": match.group(1).decode()}, expect=(303,))
+    if "/pay/" not in answer.location:
+        raise Broken("visitor: bayar", f"went to {urlsplit(answer.location).path}")
+
+    async def counted(step, method, path, form=None, headers=None, expect=(200,),
+                      timings=None, connection=None):
+        return await ask(phone, tally, "visitor: " + step, method, path, form, headers,
+                         expect, connection)
+
+    began = time.perf_counter()
+    back = await phone.pay_hosted(answer.location, call=counted)  # GET it, press "pay"
+    tally.ms["visitor: hosted page + pay"].append(
+        (gateway_confirmed(confirmed, moment) - began) * 1000)
+    await ask(phone, tally, "visitor: receipt", "GET", urlsplit(back).path)
+
+
 async def qr_sale(keeper: Keeper, slug: str, fields: dict, total: int, rng: random.Random,
-                  tally: Tally, visitors_seen: list[int]) -> None:
+                  tally: Tally, visitors_seen: list[int], gateway: Gateway) -> None:
     me, code = keeper.me, keeper.stand.code
     answer = await ask(me, tally, "keeper: sell qr", "POST", f"/pameran/{slug}/{code}/kasir/jual",
                        {"metode": "qr", "kunci": secrets.token_urlsafe(12),
                         "csrf_token": keeper.csrf, **fields},
                        {"HX-Request": "true", "HX-Target": "kasir"})
     tally.rung_up["qr"] += 1
-    charge, pay_url = _CHARGE_PATH.search(answer.body), _PAY_URL.search(answer.body)
-    if not (charge and pay_url):
+    charge = _CHARGE_PATH.search(answer.body)
+    code = (_QRIS if gateway.name == "xendit" else _PAY_URL).search(answer.body)
+    if not charge:
         raise Broken("keeper: sell qr", "no charge on screen")
+    if not code:
+        raise Broken("keeper: sell qr", "no QRIS on screen" if gateway.name == "xendit"
+                     else "no pay link on screen")
     charge_path = charge.group(1).decode()
     confirmed, moment = asyncio.Event(), {}
     visitors_seen[0] += 1
-    visitor = asyncio.create_task(visitor_pays(pay_url.group(1).decode(), 100_000 + visitors_seen[0],
-                                               me.gerai_port, random.Random(rng.random()),
-                                               tally, confirmed, moment))
+    visitor = asyncio.create_task(visitor_pays(
+        gateway, html.unescape(code.group(1).decode()), total, 100_000 + visitors_seen[0],
+        me.gerai_port, random.Random(rng.random()), tally, confirmed, moment))
     seen, fine_polls = None, 0
     try:
         while True:
@@ -441,7 +570,8 @@ async def cash_sale(keeper: Keeper, slug: str, fields: dict, total: int, rng: ra
 
 
 async def keep_stand(keeper: Keeper, slug: str, rng: random.Random, tally: Tally, start: float,
-                     end: float, sale_every: float, visitors_seen: list[int]) -> None:
+                     end: float, sale_every: float, visitors_seen: list[int],
+                     gateway: Gateway) -> None:
     next_at = start + rng.expovariate(1 / sale_every)
     while next_at < end:
         await asyncio.sleep(max(next_at - time.perf_counter(), 0))
@@ -453,7 +583,7 @@ async def keep_stand(keeper: Keeper, slug: str, rng: random.Random, tally: Tally
         fields, total = pick_sale(rng, keeper.stand.items)
         try:
             if rng.random() < QR_SHARE:
-                await qr_sale(keeper, slug, fields, total, rng, tally, visitors_seen)
+                await qr_sale(keeper, slug, fields, total, rng, tally, visitors_seen, gateway)
             else:
                 await cash_sale(keeper, slug, fields, total, rng, tally)
         except Broken as broken:
@@ -516,7 +646,8 @@ async def watch(me: Shopper, slug: str, rng: random.Random, tally: Tally, end: f
 
 # --- the run -------------------------------------------------------------------------------
 
-async def peak(args, port: int, fair: FairInfo, meter_url: str, pids: dict) -> dict:
+async def peak(args, port: int, fair: FairInfo, meter_url: str, pids: dict,
+               gateway: Gateway) -> dict:
     rng = random.Random(args.seed)
     tally = Tally()
     keepers = [Keeper(browser(n, port), stand) for n, stand in enumerate(fair.stands)]
@@ -555,7 +686,7 @@ async def peak(args, port: int, fair: FairInfo, meter_url: str, pids: dict) -> d
              for k in keepers]
     await asyncio.gather(
         *(keep_stand(k, fair.slug, random.Random(rng.random()), tally, start, end,
-                     args.sale_every, visitors_seen) for k in keepers),
+                     args.sale_every, visitors_seen, gateway) for k in keepers),
         *(visit(n, port, fair, random.Random(rng.random()), tally, end)
           for n in range(args.visitors)),
         *(watch(o, fair.slug, random.Random(rng.random()), tally, end) for o in organizers),
@@ -569,8 +700,9 @@ async def peak(args, port: int, fair: FairInfo, meter_url: str, pids: dict) -> d
         keeper.poll_tab.drop()
     for me in organizers:
         me.gerai.drop()
-    cpu = cpu_between(first, last, pids["gerai"], pids["sandbox"], sampler.postmaster,
-                      sampler.backends)
+    cpu = {(f"{gateway.name} sandbox" if part == "sandbox" else part): cores
+           for part, cores in cpu_between(first, last, pids["gerai"], pids["sandbox"],
+                                          sampler.postmaster, sampler.backends).items()}
     return {"tally": tally, "keepers": keepers, "organizers": organizers, "cpu": cpu,
             "wall": finished - start, "logins": logins,
             "alone": alone}
@@ -668,6 +800,9 @@ def ledger(url: str, schema: str, fair_id: int) -> dict:
         purchases = dict(db.execute("""
             select p.status, count(*) from purchase p join stand s on s.id = p.stand_id
             where s.fair_id = %s group by p.status""", (fair_id,)).fetchall())
+        gateways = dict(db.execute("""
+            select p.gateway, count(*) from purchase p join stand s on s.id = p.stand_id
+            where s.fair_id = %s group by p.gateway""", (fair_id,)).fetchall())
         # The sales ledger every report reads: sales and refunds posted for the fair.
         entries = db.execute("""
             select coalesce(sum(amount), 0) from ledger_entry
@@ -678,7 +813,8 @@ def ledger(url: str, schema: str, fair_id: int) -> dict:
         by_code[code] += total
         channels[channel] += total
     return {"total": sum(by_code.values()), "by_code": by_code, "channels": dict(channels),
-            "orders": len(rows), "purchases": purchases, "entries": int(entries)}
+            "orders": len(rows), "purchases": purchases, "entries": int(entries),
+            "gateways": gateways}
 
 
 # --- printing -------------------------------------------------------------------------------
@@ -716,11 +852,7 @@ def print_peak(args, result: dict, stands: int) -> None:
               f"{sum(tally.polls_after_confirm) / len(tally.polls_after_confirm):.1f}"
               + (f"; {tally.lunas_before_answer} were LUNAS before the pay press's answer "
                  "arrived (counted as 0)" if tally.lunas_before_answer else ""))
-    kinds: dict[str, int] = defaultdict(int)
-    for error in tally.errors:
-        kinds[error] += 1
-    print(f"  errors              {len(tally.errors)}"
-          + (f"   ({', '.join(f'{k} x{n}' for k, n in sorted(kinds.items()))})" if kinds else ""))
+    print_errors(tally, "errors")
     cpu = result["cpu"]
     print(f"  CPU, cores (of {os.cpu_count()}) during the peak:")
     for part, cores in cpu.items():
@@ -731,8 +863,26 @@ def print_peak(args, result: dict, stands: int) -> None:
         print("    !! other work on the machine used CPU meanwhile: figures are disturbed")
 
 
+def print_errors(tally: Tally, title: str) -> None:
+    """Errors by kind, and http_req_failed: the share of requests that failed."""
+    kinds: dict[str, int] = defaultdict(int)
+    for error in tally.errors:
+        kinds[error] += 1
+    print(f"  {title:<20}{len(tally.errors)}"
+          + (f"   ({', '.join(f'{k} x{n}' for k, n in sorted(kinds.items()))})" if kinds else ""))
+    failed, sent, share = tally.failed_share()
+    print(f"  http_req_failed     {share:.2%}   ({failed} of {sent} requests failed: "
+          "a status not 2xx/3xx or not the expected one, a timeout, a dropped connection"
+          + (f"; {', '.join(f'{k} {n}' for k, n in sorted(tally.failed.items()) if n)}"
+             if failed else "") + ")")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gateway", choices=("xendit", "stripe"), default="xendit",
+                        help="what serves the stands' QR charges: the Xendit-compatible QRIS "
+                             "sandbox (the visitor's e-wallet app pays the code) or the "
+                             "Stripe-compatible one (a link to its hosted page)")
     parser.add_argument("--seconds", type=float, default=180, help="how long the peak lasts")
     parser.add_argument("--stands", type=int, default=130)
     parser.add_argument("--visitors", type=int, default=300)
@@ -757,8 +907,8 @@ def main() -> None:
     shops = args.stands * 20 // 19 + 6  # seed-demo leaves every 20th shop unverified
     products = shops * 12
     print(f"Gerai fair benchmark: {args.stands} stands (a sale every {args.sale_every:g} s "
-          f"each, {QR_SHARE:.0%} by QR), {args.visitors} visitors, {args.dashboards} "
-          f"dashboards, {args.seconds:g} s; PostgreSQL schema {schema}")
+          f"each, {QR_SHARE:.0%} by QR through {args.gateway}), {args.visitors} visitors, "
+          f"{args.dashboards} dashboards, {args.seconds:g} s; PostgreSQL schema {schema}")
     print_machine()
 
     create_schema(args.database_url, schema)
@@ -767,6 +917,10 @@ def main() -> None:
     broken: list[str] = []
     try:
         env, gerai_port, sandbox_port, hook = bench_servers_env(args.database_url, schema, scratch)
+        gateway = Gateway(args.gateway, sandbox_port)
+        if gateway.name == "xendit":
+            hook = f"http://{HOST}:{gerai_port}/payments/webhooks/xendit"
+            env = with_xendit(env, f"http://{HOST}:{sandbox_port}")
         print(f"\nSetup (scratch folder {scratch})")
         took = flask_cli(env, scratch / "setup.log", "db", "upgrade")
         print(f"  flask db upgrade    {took:6.1f} s")
@@ -782,23 +936,41 @@ def main() -> None:
               f"products {LARGE_STOCK:,} in stock; keepers = the shops' owners; organizer "
               f"{ORGANIZER})")
 
-        sandbox = start_sandbox(env, scratch, sandbox_port, hook, args.sandbox_threads)
+        if gateway.name == "xendit":
+            sandbox = start_xendit_sandbox(env, scratch, sandbox_port, hook, args.sandbox_threads)
+            gateway_env = "QRIS_GATEWAY=xendit (stands' QR charges), XENDIT_SANDBOX_MOUNT=0"
+            sandbox_what = "the Xendit-compatible QRIS sandbox; qr.payment callbacks " \
+                           "(x-callback-token)"
+        else:
+            sandbox = start_sandbox(env, scratch, sandbox_port, hook, args.sandbox_threads)
+            gateway_env = "PAYMENT_GATEWAY=sandbox, QRIS_GATEWAY unset, SANDBOX_MOUNT=0"
+            sandbox_what = "the Stripe-compatible sandbox; signed webhooks"
         gerai = start_gerai(env, scratch, gerai_port, args.workers, args.threads)
-        print(f"\nServers (all on {HOST})")
+        print(f"\nServers (all on {HOST}); gateway serving the stands' QR sales: {gateway.label}")
         print(f"  Gerai    :{gerai_port}  gunicorn -k gthread -w {args.workers} --threads "
-              f"{args.threads} (GERAI_ENV=production, PAYMENT_GATEWAY=sandbox, SANDBOX_MOUNT=0, "
-              "WORKER_THREAD=0, RATELIMIT_ENABLED=False)")
-        print(f"  sandbox  :{sandbox_port}  gunicorn -k gthread -w 1 --threads "
-              f"{args.sandbox_threads}; webhooks to {hook}")
+              f"{args.threads} (GERAI_ENV=production, {gateway_env}, WORKER_THREAD=0, "
+              "RATELIMIT_ENABLED=False: every client here is 127.0.0.1)")
+        print(f"  {gateway.name:<8} :{sandbox_port}  gunicorn -k gthread -w 1 --threads "
+              f"{args.sandbox_threads}: {sandbox_what} to {hook}")
         print("  load: asyncio in this process, raw HTTP/1.1 keep-alive, a cookie jar per browser")
 
         pids = {"gerai": gerai.pid, "sandbox": sandbox.pid}
-        result = asyncio.run(peak(args, gerai_port, fair, args.database_url, pids))
+        result = asyncio.run(peak(args, gerai_port, fair, args.database_url, pids, gateway))
         print_costs(result["alone"], args.workers)
         print_peak(args, result, len(fair.stands))
         tally: Tally = result["tally"]
 
         pending = settle(args.database_url, schema, fair.id)
+        try:
+            attempts, kept = gateway.deliveries()
+        except (Broken, OSError, ValueError, asyncio.TimeoutError) as error:
+            attempts, kept = [], 0
+            broken.append(f"the {gateway.name} sandbox's delivery log could not be read: {error}")
+        delivered = tally.count_deliveries(attempts)
+        print(f"\nWebhooks, {gateway.name} sandbox -> Gerai (the sandbox's delivery log): "
+              f"{delivered} attempts, {tally.failed['gateway: webhook to Gerai']} not answered 2xx"
+              + (f"   (!! its log keeps only the last {kept}: older attempts are not counted)"
+                 if len(attempts) >= kept else ""))
         shown, today = asyncio.run(dashboard_figures(result["organizers"][0], fair.slug))
         books = ledger(args.database_url, schema, fair.id)
         seen_total = sum(tally.paid.values())
@@ -809,6 +981,8 @@ def main() -> None:
         print("  purchases of the fair by status: "
               + ", ".join(f"{k} {v}" for k, v in sorted(books["purchases"].items()))
               + (f"   !! {pending} still pending after {PAID_WITHIN_S:g} s" if pending else ""))
+        print("  ... by the gateway that served them: "
+              + ", ".join(f"{k} {v}" for k, v in sorted(books["gateways"].items())))
         print(f"  dashboard, data-total-fair    {shown if shown is not None else '-':>14}"
               f"   (data-total-today {today}; fetched {DASHBOARD_CACHE_S + 0.5:g} s after the "
               "last poll, past its cache)")
@@ -832,9 +1006,16 @@ def main() -> None:
 
         c = percentiles([s * 1000 for s in tally.lunas_s])
         dash = percentiles(tally.ms.get("dashboard: refresh", []))
-        print("\nSummary")
+        failed, sent, share = tally.failed_share()
+        if share >= GATE_FAILED_SHARE:
+            broken.append(f"http_req_failed {share:.2%} ({failed} of {sent} requests): "
+                          f"{GATE_FAILED_SHARE:.0%} or more")
+        print(f"\nSummary (QR sales through {gateway.label})")
+        print_errors(tally, "errors, all")
         rows = [
             ("errors (target 0)", str(len(tally.errors)), verdict(not tally.errors)),
+            (f"http_req_failed < {GATE_FAILED_SHARE:.0%} (must)", f"{share:.2%}",
+             "" if share < GATE_FAILED_SHARE else "FAILED"),
             (f"gateway confirmed -> screen LUNAS p95 < {LUNAS_TARGET_S:g} s",
              "-" if c["p95"] is None else f"{c['p95'] / 1000:.2f} s",
              verdict(c["p95"] is not None and c["p95"] < LUNAS_TARGET_S * 1000)),
@@ -847,6 +1028,7 @@ def main() -> None:
         ]
         for what, figure, met in rows:
             print(f"  {what:<46}{figure:>12}   {met}")
+        print(f"  gateway that served the QR sales: {gateway.label}")
         print(f"  (on {cores} shared cores: Gerai, the sandbox, PostgreSQL and the load generator "
               "together)")
         print_log_errors(scratch)
