@@ -130,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
     from .reports.views import bp as reports
     from .seller import (
         imports_views,  # noqa: F401 (adds the import routes to the seller blueprint)
+        qris_views,  # noqa: F401 (the static QRIS sticker page)
     )
     from .seller.views import bp as seller
 

@@ -23,3 +23,12 @@ def qr_png(payload: str) -> bytes:
     buffer = io.BytesIO()
     segno.make(payload, error="m").save(buffer, kind="png", scale=10, border=4)
     return buffer.getvalue()
+
+
+def read_qr(image) -> str | None:
+    """The text of the first QR code in a picture (a PIL image), or None (zxing-cpp)."""
+    import zxingcpp
+
+    found = zxingcpp.read_barcodes(image.convert("RGB"),
+                                   formats=zxingcpp.BarcodeFormat.QRCode)
+    return found[0].text if found else None

@@ -145,7 +145,7 @@ def payments():
     refunds = db.session.scalars(select(Order).where(Order.refund_status.in_(("pending", "failed")))
                                  .order_by(Order.updated_at.desc()).limit(200)).all()
     return render("admin/payments.html", mismatches=settlement.mismatches(), refunds=refunds,
-                  strays=settlement.strays())
+                  strays=settlement.strays(), unconfirmed=settlement.unconfirmed_static())
 
 
 @bp.post("/pembayaran/uang-kembali/<int:stray>")
@@ -155,6 +155,20 @@ def stray_cash(stray: int):
     from ..payments.models import StrayPayment
 
     strays.record_cash_refund(db.get_or_404(StrayPayment, stray))
+    return redirect(url_for(".payments"), 303)
+
+
+@bp.post("/pembayaran/qris-statis/<order>/cek")
+@office_required
+def confirm_static(order: str):
+    """The office saw a static-QRIS sale's money in the shop's bank statement."""
+    from ..orders.models import Order
+    from ..payments import settlement
+
+    sale = db.session.scalar(select(Order).where(Order.code == order)) or abort(404)
+    if settlement.confirm_received(sale, current_user):
+        db.session.commit()
+        flash(_("Penjualan QRIS statis %(code)s sudah dicek.", code=sale.code))
     return redirect(url_for(".payments"), 303)
 
 

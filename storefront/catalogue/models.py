@@ -38,6 +38,9 @@ class Shop(db.Model):
     address: Mapped[str] = mapped_column(String(300), default="")
     nib: Mapped[str | None] = mapped_column(String(13))  # Nomor Induk Berusaha, optional
     logo_key: Mapped[str | None] = mapped_column(String(64))
+    # The shop's own static QRIS (the sticker its bank gave it), as the seller confirmed it:
+    # a fallback printed on its stand poster, for sales that stay unconfirmed until checked.
+    static_qris: Mapped[str | None] = mapped_column(String(512))
     # Flat fee for local delivery; None: pickup at the shop only.
     delivery_fee: Mapped[int | None]
     # The city office verifies a shop before shoppers can see it.

@@ -10,7 +10,8 @@ from ..places import KELURAHAN_BY_KECAMATAN
 REQUIRED = _l("Wajib diisi.")
 CHANNELS = [SelectChoice("", _l("Semua kanal")), SelectChoice("online", _l("Daring")),
             SelectChoice("fair_qr", _l("Pameran, QR")),
-            SelectChoice("fair_cash", _l("Pameran, tunai"))]
+            SelectChoice("fair_cash", _l("Pameran, tunai")),
+            SelectChoice("fair_sqris", _l("Pameran, QRIS statis (tanpa konfirmasi gateway)"))]
 
 
 class CooperativeForm(GeraiForm):

@@ -26,7 +26,7 @@ from ..seller.services import PAID_STATUSES
 from ..timeutil import jakarta_day_start, jakarta_hour, today_in_jakarta
 from .models import Fair, Stand
 
-CHANNELS = ("fair_qr", "fair_cash")
+CHANNELS = ("fair_qr", "fair_cash", "fair_sqris")
 
 
 @dataclass
@@ -37,6 +37,7 @@ class StandRow:
     count: int = 0
     qr: int = 0
     cash: int = 0
+    static: int = 0  # on the shop's static QRIS sticker
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Figures:
     handed_over: int = 0  # today: goods left the stand with the sale
     to_hand_over: int = 0  # today: paid, collected or delivered later
     voids: list[Order] = field(default_factory=list)
+    unconfirmed: int = 0  # static-QRIS sales nobody has checked in the shop's bank yet
 
 
 def _sales(fair: Fair, since=None, until=None):
@@ -82,8 +84,9 @@ def _board(stands: list[Stand], per) -> list[StandRow]:
     for stand in stands:
         sold = per.get(stand.id, {})
         row = StandRow(stand.code, stand.shop.name if stand.shop else "",
-                       qr=sold.get("fair_qr", (0, 0))[0], cash=sold.get("fair_cash", (0, 0))[0])
-        row.total = row.qr + row.cash
+                       qr=sold.get("fair_qr", (0, 0))[0], cash=sold.get("fair_cash", (0, 0))[0],
+                       static=sold.get("fair_sqris", (0, 0))[0])
+        row.total = row.qr + row.cash + row.static
         row.count = sum(count for _, count in sold.values())
         rows.append(row)
     return sorted(rows, key=lambda r: (-r.total, r.code))
@@ -137,6 +140,11 @@ def figures(fair: Fair, day: date | None = None) -> Figures:
     first, last = fair.opens_at.hour, max(fair.closes_at.hour, fair.opens_at.hour)
     span = range(min([first, *hours]), max([last, *hours]) + 1)
     result.hours = [(hour, hours.get(hour, 0)) for hour in span]
+    result.unconfirmed = db.session.scalar(
+        select(func.coalesce(func.sum(Order.total), 0)).join(Stand, Stand.id == Order.stand_id)
+        .where(Stand.fair_id == fair.id, Order.channel == "fair_sqris",
+               Order.confirmed_at.is_(None), Order.paid_at.is_not(None),
+               Order.refunded_at.is_(None))) or 0
     result.voids = list(db.session.scalars(
         select(Order).join(Stand, Stand.id == Order.stand_id)
         .where(Stand.fair_id == fair.id, Order.refunded_at.is_not(None))

@@ -98,6 +98,9 @@ def set_items(stand: Stand, chosen: dict[tuple[int, int | None], int | None],
 
 # --- ringing up -----------------------------------------------------------------------
 
+CHANNEL_OF = {"qr": "fair_qr", "cash": "fair_cash", "static_qris": "fair_sqris"}
+
+
 def attempt_for(stand: Stand, key: str) -> str:
     """The device's key, scoped to the stand: another stand's key can never match."""
     return "s" + hashlib.sha256(f"{stand.id}:{key}".encode()).hexdigest()[:39]
@@ -108,8 +111,9 @@ def ring_up(stand: Stand, lines: list[SaleLine], amount: int, *, method: str, ke
             client: str | None = None) -> tuple[Purchase, bool]:
     """Record a sale at the stand; returns it and whether it is new.
 
-    ``method`` is "qr" (a pending charge the visitor pays by scanning) or "cash"
-    (paid now). Prices come from the database, never from the device. The same
+    ``method`` is "qr" (a pending charge the visitor pays by scanning), "cash" (paid
+    now), or "static_qris" (paid now to the shop's own QRIS sticker: recorded at once as
+    money the shop holds, unconfirmed until the keeper or office sees it in the bank). Prices come from the database, never from the device. The same
     ``key`` again returns the sale it first made, whatever else was sent, also
     when both arrive at once. ``client`` limits what one visitor may hold unpaid.
     Only flushes: the caller commits.
@@ -136,8 +140,11 @@ def ring_up(stand: Stand, lines: list[SaleLine], amount: int, *, method: str, ke
     if method == "cash" and received is not None and received < total:
         raise SaleRefused(_("Uang diterima kurang dari total %(total)s.",
                             total=format_rupiah(total)))
+    if method == "static_qris" and not stand.shop.static_qris:
+        raise SaleRefused(_("Toko ini belum menyimpan QRIS statis. Unggah di Data toko → "
+                            "QRIS statis, atau pakai Bayar QR."))
     now = utcnow()
-    cash = method == "cash"
+    cash = method in ("cash", "static_qris")  # the shop takes the money itself
     minutes = current_app.config.get("FAIR_CHARGE_MINUTES", 15)
     # One INSERT ... ON CONFLICT DO NOTHING on the unique attempt: the same key sent twice
     # at once makes one sale, and the other request answers with it (no SAVEPOINT: on
@@ -155,7 +162,7 @@ def ring_up(stand: Stand, lines: list[SaleLine], amount: int, *, method: str, ke
     purchase = db.session.get(Purchase, purchase_id)
     order = Order(code=checkout._code("P"), shop_id=stand.shop_id, purchase_id=purchase_id,
                   buyer_name=VISITOR, buyer_whatsapp="", stand_id=stand.id,
-                  channel="fair_cash" if cash else "fair_qr", fulfilment=fulfilment,
+                  channel=CHANNEL_OF[method], fulfilment=fulfilment,
                   status="awaiting_payment", subtotal=total, delivery_fee=0, total=total,
                   platform_fee=total * current_app.config.get("PLATFORM_FEE_PERCENT", 0) // 100)
     for line in sorted(lines, key=lambda l: (l.item.product_id, l.item.variant_id or 0)):
@@ -280,9 +287,9 @@ def waiting_handover(stand: Stand) -> list[Order]:
 def totals_by_method(stand: Stand, since: datetime) -> dict[str, int]:
     """The stand's sales today by method, from the ledger like every other report."""
     totals = {"count": 0}
-    for channel in ("fair_qr", "fair_cash"):
+    for channel in CHANNEL_OF.values():
         totals[channel], count = ledger.sales_total(since, None, stand_id=stand.id,
                                                     channel=channel)
         totals["count"] += count
-    totals["all"] = totals["fair_qr"] + totals["fair_cash"]
+    totals["all"] = sum(totals[channel] for channel in CHANNEL_OF.values())
     return totals

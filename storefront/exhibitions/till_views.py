@@ -146,7 +146,7 @@ def sell(slug: str, code: str):
     method = request.form.get("metode", "")
     wants_json = request.accept_mimetypes.best == "application/json"
     errors: dict[str, str] = {}
-    if method not in ("qr", "cash"):
+    if method not in till.CHANNEL_OF:
         errors["metode"] = _("Pilih Bayar QR atau Tunai.")
     try:
         amount = parse_rupiah(request.form.get("nominal", "")) if request.form.get("nominal") else 0
@@ -192,6 +192,16 @@ def sell(slug: str, code: str):
                        status=purchase.status,
                        pay_url=_pay_url(purchase) if purchase.pay_token else None,
                        qris=purchase.payment_qr, change=change, new=new), 201 if new else 200
+    if method == "static_qris":
+        # The visitor pays the shop's own sticker: the screen shows it with the amount
+        # to type, and the sale waits in the list until the keeper sees the money.
+        if not wants_fragment():
+            flash(_("QRIS statis %(total)s tercatat, belum dicek.",
+                    total=format_rupiah(purchase.total)))
+            return redirect(url_for(".screen", slug=slug, code=code), 303)
+        return render("exhibitions/till.html", blocks={"kasir": "register"},
+                      **_till_context(fair, stand, static_sale=purchase,
+                                      qr=qr_svg(stand.shop.static_qris, scale=5, border=4)))
     if method == "cash":
         if not wants_fragment():
             flash(_("Tunai %(total)s tercatat.", total=format_rupiah(purchase.total)))
@@ -282,6 +292,21 @@ def stray_cash(slug: str, code: str, stray: int):
     if found is None or found.stand_id != stand.id:
         abort(404)
     strays.record_cash_refund(found)
+    return redirect(url_for(".screen", slug=slug, code=code), 303)
+
+
+@bp.post("/pameran/<slug>/<code>/kasir/penjualan/<order>/cek")
+@login_required
+def confirm_static(slug: str, code: str, order: str):
+    """The keeper saw a static-QRIS sale's money arrive in the shop's bank app."""
+    fair, stand = _keeper_stand(slug, code)
+    sale = _stand_order(stand, order)
+    if settlement.confirm_received(sale, current_user):
+        db.session.commit()
+        flash(_("QRIS statis %(total)s sudah dicek masuk.", total=format_rupiah(sale.total)))
+    if wants_fragment():
+        return render("exhibitions/till.html", blocks={"penjualan": "sales"},
+                      **_till_context(fair, stand))
     return redirect(url_for(".screen", slug=slug, code=code), 303)
 
 

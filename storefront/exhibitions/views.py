@@ -25,6 +25,7 @@ from ..exports import export_response
 from ..extensions import db
 from ..htmx import render, wants_fragment
 from ..params import calendar_day, record_id
+from ..payments import qris
 from ..qrcodes import qr_svg
 from ..timeutil import today_in_jakarta
 from . import dashboard as dashboard_data
@@ -127,8 +128,10 @@ def poster(slug: str, code: str):
     fair = _fair(slug)
     stand = _stand(fair, code)
     url = url_for(".stand_page", slug=fair.slug, code=stand.code, _external=True)
+    static = stand.shop.static_qris if stand.shop else None
     return render("exhibitions/poster.html", fair=fair, stand=stand, url=url,
-                  qr=qr_svg(url))
+                  qr=qr_svg(url), static_qr=qr_svg(static, scale=3, border=4) if static else None,
+                  static_qris=qris.parse(static) if static else None)
 
 
 @bp.get("/<slug>/<code>")

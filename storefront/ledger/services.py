@@ -17,7 +17,7 @@ from sqlalchemy import case, distinct, func, select
 from ..catalogue.models import Category, Product, Shop
 from ..cooperatives.models import Membership
 from ..extensions import db
-from ..orders.models import Order
+from ..orders.models import SHOP_HELD, Order
 from ..timeutil import utcnow
 from .models import SALES_KINDS, LedgerEntry, Payout
 
@@ -59,8 +59,9 @@ def _entries(order: Order, when: datetime, reverse: bool) -> list[LedgerEntry]:
         fee = "fee_refund" if reverse else "fee"
         entries.append(LedgerEntry(source=f"{fee}:{order.id}", kind=fee,
                                    amount=-sign * order.platform_fee, **common))
-    if order.channel == "fair_cash":
-        # The shop holds this money already: the platform owes it nothing for it.
+    if order.channel in SHOP_HELD:
+        # The shop holds this money already (cash, or paid to its own static QRIS):
+        # the platform owes it nothing for it.
         cash = "cash_returned" if reverse else "cash_collected"
         entries.append(LedgerEntry(source=f"{cash}:{order.id}", kind=cash,
                                    amount=-sign * order.total, **common))
@@ -210,13 +211,13 @@ def check() -> list[str]:
             want["sale"] = total
             if fee:
                 want["fee"] = -fee
-            if channel == "fair_cash":
+            if channel in SHOP_HELD:
                 want["cash_collected"] = -total
         if refunded_at is not None:
             want["refund"] = -total
             if fee:
                 want["fee_refund"] = fee
-            if channel == "fair_cash":
+            if channel in SHOP_HELD:
                 want["cash_returned"] = total
         if {k: v for k, v in got.items() if v} != {k: v for k, v in want.items() if v}:
             problems.append(f"pesanan {code}: buku besar {dict(got)} ≠ pesanan {want}")

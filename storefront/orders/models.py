@@ -13,8 +13,12 @@ ORDER_STATUSES = ("awaiting_payment", "new", "processing", "ready", "shipped", "
                   "cancelled")
 # "stand": rung up at a fair stand, handed over the moment it is paid.
 FULFILMENTS = ("pickup", "delivery", "stand")
-# Where the sale was made: the web shop, or a fair stand paid by QR or in cash.
-CHANNELS = ("online", "fair_qr", "fair_cash")
+# Where the sale was made: the web shop, or a fair stand paid by QR (gateway-confirmed),
+# in cash, or on the shop's own static QRIS sticker (money straight to the shop's bank;
+# no gateway says it arrived, so it stays unconfirmed until the keeper or office checks).
+CHANNELS = ("online", "fair_qr", "fair_cash", "fair_sqris")
+# Money the shop received itself: the platform owes it nothing for these sales.
+SHOP_HELD = ("fair_cash", "fair_sqris")
 
 # What a seller may do next from each state.
 NEXT_STATUSES = {
@@ -61,12 +65,22 @@ class Order(db.Model):
     # refunded_at is set and the ledger posts it) or failed (shown, to try again).
     refund_status: Mapped[str | None] = mapped_column(String(10))
     refund_reference: Mapped[str | None] = mapped_column(String(255), index=True)
+    # A static-QRIS sale: when the keeper or the office saw the money in the shop's bank.
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id",
+                                                                   name="fk_order_confirmed_by"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     shop = relationship("Shop")
     buyer = relationship("User", foreign_keys=[buyer_id])
     refunded_by = relationship("User", foreign_keys=[refunded_by_id])
+    confirmed_by = relationship("User", foreign_keys=[confirmed_by_id])
+
+    @property
+    def unconfirmed(self) -> bool:
+        """A static-QRIS sale nobody has checked yet: reports label it so."""
+        return self.channel == "fair_sqris" and self.confirmed_at is None
     stand = relationship("Stand")
     purchase = relationship("Purchase", back_populates="orders")
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order",

@@ -294,6 +294,28 @@ def _empty_basket(basket_id: int | None, orders: list[Order]) -> None:
             line.quantity -= quantity
 
 
+def confirm_received(order: Order, user) -> bool:
+    """The keeper or the office saw a static-QRIS sale's money in the shop's bank: the
+    sale stops being labelled unconfirmed. False when there was nothing to confirm."""
+    changed = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.channel == "fair_sqris",
+                            Order.confirmed_at.is_(None), Order.paid_at.is_not(None))
+        .values(confirmed_at=utcnow(), confirmed_by_id=user.id if user else None)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(order)
+    if changed:
+        audit(user, "order.static_qris_confirmed", order, after={"total": order.total})
+    return bool(changed)
+
+
+def unconfirmed_static(limit: int = 200, stand_id: int | None = None) -> list[Order]:
+    query = select(Order).where(Order.channel == "fair_sqris", Order.confirmed_at.is_(None),
+                                Order.paid_at.is_not(None), Order.refunded_at.is_(None))
+    if stand_id is not None:
+        query = query.where(Order.stand_id == stand_id)
+    return list(db.session.scalars(query.order_by(Order.id.desc()).limit(limit)))
+
+
 # --- webhooks ---------------------------------------------------------------------------
 
 def seen_before(gateway_name: str, event: contract.WebhookEvent) -> bool:

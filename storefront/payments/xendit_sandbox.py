@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import io
 import json
 import logging
 import secrets
@@ -334,19 +333,15 @@ gambarnya.</p>
 
 
 def _decode_image(upload) -> str | None:
-    """The QR text in an uploaded picture (zxing-cpp), or None."""
+    """The QR text in an uploaded picture, or None (a picture Gerai's uploads would refuse
+    is "no QR found" here too)."""
+    from ..media import PictureRejected, load_picture
+    from ..qrcodes import read_qr
+
     try:
-        import zxingcpp
-        from PIL import Image
-    except ImportError:  # pragma: no cover - both are installed with Gerai
+        return read_qr(load_picture(upload.stream))
+    except PictureRejected:
         return None
-    try:
-        image = Image.open(io.BytesIO(upload.read(5_000_000)))
-        image.load()
-    except Exception:  # noqa: BLE001 - any unreadable picture is "no QR found"
-        return None
-    found = zxingcpp.read_barcodes(image.convert("RGB"))
-    return found[0].text if found else None
 
 
 def create_xendit_sandbox_app(*, secret_key: str, callback_url: str | None, callback_token: str,

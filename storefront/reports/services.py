@@ -30,7 +30,8 @@ DIMENSIONS = {
     "kanal": LedgerEntry.channel,
     "toko": LedgerEntry.shop_id,
 }
-CHANNEL_NAMES = {"online": "Daring", "fair_qr": "Pameran, QR", "fair_cash": "Pameran, tunai"}
+CHANNEL_NAMES = {"online": "Daring", "fair_qr": "Pameran, QR", "fair_cash": "Pameran, tunai",
+                 "fair_sqris": "Pameran, QRIS statis (tanpa konfirmasi gateway)"}
 TYPE_NAMES = {"umkm": "UMKM", "koperasi": "Koperasi"}
 
 

@@ -27,7 +27,8 @@ BY = [SelectChoice("kecamatan", _l("Kecamatan")), SelectChoice("kelurahan", _l("
       SelectChoice("koperasi", _l("Koperasi")), SelectChoice("kanal", _l("Kanal")),
       SelectChoice("toko", _l("Toko"))]
 CHANNELS = [SelectChoice("", _l("Semua kanal")), SelectChoice("online", _l("Daring")),
-            SelectChoice("fair_qr", _l("Pameran, QR")), SelectChoice("fair_cash", _l("Pameran, tunai"))]
+            SelectChoice("fair_qr", _l("Pameran, QR")), SelectChoice("fair_cash", _l("Pameran, tunai")),
+            SelectChoice("fair_sqris", _l("Pameran, QRIS statis (tanpa konfirmasi gateway)"))]
 MAX_DAYS = 731
 
 

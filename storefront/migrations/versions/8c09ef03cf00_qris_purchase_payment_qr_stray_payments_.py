@@ -1,4 +1,4 @@
-"""QRIS: purchase payment_qr, stray payments, gateway fees
+"""QRIS: purchase payment_qr, stray payments, gateway fees, static QRIS stickers and their sales
 
 Revision ID: 8c09ef03cf00
 Revises: 7aaff88ecd2a
@@ -59,6 +59,14 @@ def upgrade():
     with op.batch_alter_table('purchase', schema=None) as batch_op:
         batch_op.add_column(sa.Column('payment_qr', sa.String(length=512), nullable=True))
 
+    with op.batch_alter_table('shop', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('static_qris', sa.String(length=512), nullable=True))
+
+    with op.batch_alter_table('order', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('confirmed_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('confirmed_by_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key('fk_order_confirmed_by', 'user', ['confirmed_by_id'], ['id'])
+
     # The ledger learns one more kind of line: the gateway's fee (QRIS MDR).
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.drop_constraint('ledger_kind', type_='check')
@@ -72,6 +80,14 @@ def downgrade():
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.drop_constraint('ledger_kind', type_='check')
         batch_op.create_check_constraint('ledger_kind', KINDS_BEFORE)
+    with op.batch_alter_table('order', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_order_confirmed_by', type_='foreignkey')
+        batch_op.drop_column('confirmed_by_id')
+        batch_op.drop_column('confirmed_at')
+
+    with op.batch_alter_table('shop', schema=None) as batch_op:
+        batch_op.drop_column('static_qris')
+
     with op.batch_alter_table('purchase', schema=None) as batch_op:
         batch_op.drop_column('payment_qr')
 
