@@ -142,7 +142,8 @@ def payments():
     from ..orders.models import Order
     from ..payments import settlement
 
-    refunds = db.session.scalars(select(Order).where(Order.refund_status.in_(("pending", "failed")))
+    refunds = db.session.scalars(select(Order).where(Order.refund_status.in_(("pending", "failed",
+                                                                             "cash_due")))
                                  .order_by(Order.updated_at.desc()).limit(200)).all()
     return render("admin/payments.html", mismatches=settlement.mismatches(), refunds=refunds,
                   strays=settlement.strays(), unconfirmed=settlement.unconfirmed_static())

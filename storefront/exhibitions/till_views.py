@@ -263,6 +263,17 @@ def void(slug: str, code: str, order: str):
     """Void a mistaken sale, with a reason the organizer sees."""
     fair, stand = _keeper_stand(slug, code)
     sale = _stand_order(stand, order)
+    if sale.refund_status == "cash_due" and request.method == "POST":
+        name = plain_text(request.form.get("nama"), 120)
+        if len(name) < 2:
+            return render("exhibitions/till_void.html", fair=fair, stand=stand, order=sale,
+                          name_error=_("Tulis nama orang yang mengembalikan uangnya."),
+                          http_status=422)
+        if settlement.refunded_in_cash(sale, name, current_user):
+            db.session.commit()
+            flash(_("Pengembalian tunai %(total)s oleh %(name)s tercatat.",
+                    total=format_rupiah(sale.total), name=name))
+        return redirect(url_for(".screen", slug=slug, code=code), 303)
     if request.method == "GET" or sale.refunded_at is not None:
         if sale.refunded_at is not None:
             flash(_("Penjualan %(code)s sudah dibatalkan.", code=sale.code))
@@ -276,6 +287,10 @@ def void(slug: str, code: str, order: str):
     try:
         till.void(sale, reason, current_user)
         db.session.commit()
+    except contract.RefundNotSupported:
+        db.session.refresh(sale)  # cancelled, stock back; the money goes back in cash
+        return render("exhibitions/till_void.html", fair=fair, stand=stand, order=sale,
+                      http_status=409)
     except contract.PaymentError as error:
         return render("exhibitions/till_void.html", fair=fair, stand=stand, order=sale,
                       reason=reason, error=str(error.message), http_status=503)

@@ -412,10 +412,12 @@ def claim_refund(order: Order, reason: str, user) -> RefundClaim | None:
 
 def refund_result(order: Order, refund: contract.Refund | None, *, gateway: str,
                   kind: str = "refund", error: contract.PaymentError | None = None) -> None:
-    """What the gateway answered about a refund (or the error it gave)."""
+    """What the gateway answered about a refund (or the error it gave). Where the payer's
+    app cannot take a refund (GoPay-paid QRIS), the refund is due in cash ("cash_due")
+    until someone records handing it back (``refunded_in_cash``)."""
     if error is not None:
         note_error(kind, order.purchase, error, gateway=gateway, order=order)
-        status = "failed"
+        status = "cash_due" if isinstance(error, contract.RefundNotSupported) else "failed"
         reference = order.refund_reference
     else:
         note(kind, gateway=gateway, purchase=order.purchase, order=order, reference=refund.id,
@@ -429,7 +431,7 @@ def refund_result(order: Order, refund: contract.Refund | None, *, gateway: str,
         values["refunded_at"] = now
     changed = db.session.execute(
         update(Order).where(Order.id == order.id, Order.refunded_at.is_(None),
-                            Order.refund_status.in_(("pending", "failed")))
+                            Order.refund_status.in_(("pending", "failed", "cash_due")))
         .values(**values).execution_options(synchronize_session=False)).rowcount
     db.session.refresh(order)
     if changed and status == "succeeded":
@@ -439,6 +441,21 @@ def refund_result(order: Order, refund: contract.Refund | None, *, gateway: str,
     elif changed and status == "failed":
         audit(None, "order.refund_failed", order, after={"refund": reference},
               note=str(error or "")[:200])
+    elif changed and status == "cash_due":
+        audit(None, "order.cash_refund_needed", order, after={"amount": order.total},
+              note=str(error or "")[:200])
+
+
+def refunded_in_cash(order: Order, name: str, user) -> bool:
+    """Someone handed a refund back in cash that the gateway could not make: the refund
+    is done (ledger and all), with their name on record. False when none was due."""
+    if order.refund_status != "cash_due" or order.refunded_at is not None:
+        return False
+    gateway = order.purchase.gateway if order.purchase is not None else "cash"
+    refund_result(order, contract.Refund(id=f"tunai oleh {name}"[:255], amount=order.total,
+                                         status="succeeded"), gateway=gateway)
+    audit(user, "order.refunded_cash", order, after={"amount": order.total, "by": name})
+    return order.refunded_at is not None
 
 
 def refund_attempts(order: Order) -> int:
@@ -450,8 +467,10 @@ def refund_attempts(order: Order) -> int:
 
 
 def pending_refunds() -> list[Order]:
+    # populate_existing: an Order already in this session is read again, not trusted.
     return list(db.session.scalars(select(Order).where(Order.refund_status == "pending",
-                                                        Order.refund_reference.is_not(None))))
+                                                        Order.refund_reference.is_not(None))
+                                   .execution_options(populate_existing=True)))
 
 
 # --- stray payments: money that counts for nothing goes back --------------------------------
@@ -464,7 +483,7 @@ def strays(*, stand_id: int | None = None, open_only: bool = False,
     if open_only:
         query = query.where(StrayPayment.state.in_(("needs_refund", "refund_pending",
                                                     "cash_needed")))
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query.execution_options(populate_existing=True)))
 
 
 def claim_stray_refund(stray: StrayPayment) -> contract.Payment | None:

@@ -275,3 +275,37 @@ def test_a_visitor_basket_shows_a_qris_on_the_phone_to_save_and_turns_lunas(
     assert wait_for(lambda: purchase(sale.code).status == "paid")
     assert "LUNAS" in phone.get(pay_page).get_data(as_text=True)
     assert phone.get(f"{pay_page}/qris.png").status_code == 404  # paid: nothing left to pay
+
+
+@pytest.mark.parametrize("app_name", ["OVO", "GOPAY"])
+def test_voiding_a_paid_qris_sale_refunds_it_or_asks_for_cash_by_a_named_person(
+        gerai, xendit_server, keeper, stand, app_name):  # noqa: F811
+    sale = ring_up_qr(keeper, stand, 1, key=f"kunci-void-{app_name}")
+    control(xendit_server, f"qr_codes/{qr_id(sale['code'])}/pay", {"source": app_name})
+    assert wait_for(lambda: purchase(sale["code"]).status == "paid")
+    order = purchase(sale["code"]).orders[0]
+    url = f"{stand['url']}/kasir/penjualan/{order.code}/batal"
+    answer = keeper.post(url, data={"alasan": "Salah barang", "csrf_token": csrf_token(keeper, url)})
+    if app_name == "OVO":
+        assert answer.status_code == 303
+        xendit_server.state.drain(5)
+        runner.reconcile(older_than_minutes=0)  # a refund callback that came too early
+        assert wait_for(lambda: purchase(sale["code"]).orders[0].refunded_at is not None)
+    else:
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 409 and "Kembalikan Rp15.000 secara tunai" in page
+        db.session.expire_all()
+        assert purchase(sale["code"]).orders[0].refund_status == "cash_due"
+        screen = keeper.get(stand["url"] + "/kasir").get_data(as_text=True)
+        assert "Kembalikan tunai" in screen
+        empty = keeper.post(url, data={"nama": "", "csrf_token": csrf_token(keeper, url)})
+        assert empty.status_code == 422 and "Tulis nama" in empty.get_data(as_text=True)
+        keeper.post(url, data={"nama": "Bu Sri", "csrf_token": csrf_token(keeper, url)})
+        db.session.expire_all()
+        assert purchase(sale["code"]).orders[0].refunded_at is not None
+        story = db.session.scalars(select(PaymentRecord.reference).where(
+            PaymentRecord.kind == "refund_result")).all()
+        assert story and "tunai oleh Bu Sri" in story[-1]
+    db.session.expire_all()
+    assert items(stand)["Keripik Tempe"].product.stock == 10  # back on sale
+    assert ledger.check() == []
