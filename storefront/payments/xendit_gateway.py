@@ -31,6 +31,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 from datetime import UTC, datetime, timedelta
 
 import requests
@@ -72,11 +73,25 @@ def _time(text: str | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+MAX_AMOUNT = 10**12  # rupiah: far above any QRIS payment (Bank Indonesia caps one at Rp10 jt)
+
+
 def _whole(amount) -> tuple[int, bool]:
-    """Xendit's amounts are rupiah, sometimes written 25000.0: (rupiah, whole or not)."""
-    if isinstance(amount, bool) or not isinstance(amount, int | float):
-        return 0, False
+    """Xendit's amounts are rupiah, sometimes written 25000.0: (rupiah, whole or not).
+    Anything that is not a finite amount in range is refused, never guessed at."""
+    if isinstance(amount, bool) or not isinstance(amount, int | float) or \
+            not math.isfinite(amount) or not 0 <= amount <= MAX_AMOUNT:
+        raise PaymentError(detail=f"not an amount in rupiah: {amount!r}"[:200])
     return int(amount), float(amount).is_integer()
+
+
+def _text(value, limit: int = 100) -> str | None:
+    """A short text field of Xendit's (a currency, an app's name), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit or not value.isprintable():
+        raise PaymentError(detail=f"not a short text: {value!r}"[:200])
+    return value
 
 
 class XenditGateway:
@@ -180,16 +195,23 @@ class XenditGateway:
         except (ValueError, KeyError, TypeError) as error:
             raise InvalidWebhook(detail=f"not a Xendit callback: {error}") from None
         if kind == "qr.payment":
-            if not isinstance(data.get("qr_id"), str):
-                raise InvalidWebhook(detail="qr.payment without qr_id")
-            code = {"id": data["qr_id"], "reference_id": data.get("reference_id"),
-                    "currency": data.get("currency", "IDR"), "amount": data.get("amount")}
-            payment = self._payment(code, data)
+            try:
+                self._id(data["id"], "qrpy_")
+                code = {"id": self._id(data.get("qr_id"), "qr_"),
+                        "reference_id": _text(data.get("reference_id"), 255),
+                        "currency": data.get("currency", "IDR"), "amount": data.get("amount")}
+                payment = self._payment(code, data)
+            except PaymentError as error:
+                raise InvalidWebhook(detail=f"qr.payment: {error}") from None
             # One QR payment is one event, whatever its retries: dedupe on its id.
             return WebhookEvent(id=f"{data['id']}:{data.get('status')}", type=kind,
                                 payment=payment)
         if kind == "qr.refund":
-            refund = self._refund(data)
+            try:
+                refund = self._refund(data)
+                self._id(refund.id, "qrpyr_")
+            except PaymentError as error:
+                raise InvalidWebhook(detail=f"qr.refund: {error}") from None
             return WebhookEvent(id=f"{refund.id}:{refund.status}", type=kind,
                                 data={"refund": refund})
         return WebhookEvent(id=data["id"], type=kind)
@@ -199,7 +221,7 @@ class XenditGateway:
     @staticmethod
     def _id(value: str, prefix: str) -> str:
         # Ids go into URL paths: only Xendit's own shape, never a path of our choosing.
-        if not isinstance(value, str) or not value.startswith(prefix) or \
+        if not isinstance(value, str) or not value.isascii() or not value.startswith(prefix) or \
                 not value.replace("_", "").replace("-", "").isalnum() or len(value) > 80:
             raise PaymentError(detail=f"{value!r} is not a Xendit {prefix}... id")
         return value
@@ -218,17 +240,19 @@ class XenditGateway:
             else:
                 status = PENDING
         return Payment(id=code["id"], status=status, amount=amount,
-                       reference=code.get("reference_id") or "",
-                       currency=(paid or code).get("currency") or "IDR", whole_rupiah=whole,
-                       qr_string=code.get("qr_string") if status == PENDING else None,
-                       expires_at=expires, charge_id=paid.get("id") if paid else None,
-                       source=(detail.get("source") or None) if isinstance(detail, dict) else None)
+                       reference=_text(code.get("reference_id"), 255) or "",
+                       currency=_text((paid or code).get("currency"), 3) or "IDR",
+                       whole_rupiah=whole,
+                       qr_string=_text(code.get("qr_string"), 512) if status == PENDING else None,
+                       expires_at=expires, charge_id=_text(paid.get("id")) if paid else None,
+                       source=_text(detail.get("source"), 30) if isinstance(detail, dict)
+                       else None)
 
     @staticmethod
     def _refund(answer: dict) -> Refund:
         amount, _whole_rupiah = _whole(answer.get("amount"))
-        return Refund(id=str(answer.get("id", "")), amount=amount,
-                      status=REFUND_STATES.get(answer.get("status"), "pending"))
+        return Refund(id=_text(answer.get("id")) or "", amount=amount,
+                      status=REFUND_STATES.get(_text(answer.get("status")), "pending"))
 
     def _request(self, method: str, path: str, **kwargs) -> dict:
         try:

@@ -43,6 +43,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, jsonify, render_template_string, request
+from flask_babel import Babel
 
 from . import qris
 
@@ -354,6 +355,7 @@ def create_xendit_sandbox_app(*, secret_key: str, callback_url: str | None, call
         raise ValueError("the sandbox's secret key is a development key: xnd_development_...")
     app = Flask(__name__)
     app.json.sort_keys = False
+    Babel(app, default_locale="id")  # the QRIS parser's messages are translatable
     sandbox = Sandbox(merchant=merchant, callbacks=Callbacks(callback_url, callback_token,
                                                              retry_delays), clock=clock)
     app.extensions["xendit_sandbox"] = sandbox

@@ -168,3 +168,33 @@ def test_a_damaged_code_fails_its_crc():
         qris.parse(damaged)
     assert "CRC" in str(refused.value.message)
     assert not qriskit.is_valid(damaged)
+
+
+@pytest.mark.parametrize("data", [
+    {"id": "qrpy_1", "qr_id": "qr_1", "reference_id": "ST-1", "amount": float("nan"),
+     "status": "SUCCEEDED"},
+    {"id": "qrpy_1", "qr_id": "qr_1", "reference_id": "ST-1", "amount": float("inf"),
+     "status": "SUCCEEDED"},
+    {"id": "qrpy_1", "qr_id": "qr_1", "reference_id": "ST-1", "amount": 10**23,
+     "status": "SUCCEEDED"},
+    {"id": "qrpy_1", "qr_id": "qr_1", "reference_id": "ST-1", "amount": -5, "status": "SUCCEEDED"},
+    {"id": "qrpy_1", "qr_id": "qr_1", "reference_id": "ST-1", "amount": "15000",
+     "status": "SUCCEEDED"},
+    {"id": "qrpy_1", "qr_id": "qr_1", "reference_id": "ST-1", "amount": 1, "currency": ["IDR"],
+     "status": "SUCCEEDED"},
+    {"id": "qrpy_1", "qr_id": "qr_1", "reference_id": "ST-1", "amount": 1, "status": "SUCCEEDED",
+     "payment_detail": {"source": ["OVO"]}},
+    {"id": "q" * 100_000, "qr_id": "qr_1", "reference_id": "ST-1", "amount": 1,
+     "status": "SUCCEEDED"},
+    {"id": "qrpy_1", "qr_id": "qr_../../transactions", "reference_id": "ST-1", "amount": 1,
+     "status": "SUCCEEDED"},
+    {"id": "qrpy_é", "qr_id": "qr_1", "reference_id": "ST-1", "amount": 1, "status": "SUCCEEDED"},
+    {"id": "qrpy_1", "qr_id": "qr_1", "reference_id": ["ST-1"], "amount": 1,
+     "status": "SUCCEEDED"},
+])
+def test_a_callback_with_the_token_but_not_xendits_shape_is_refused(xendit, data):
+    """Only Xendit has the token, but a leaked token must not reach the database with a
+    value it cannot hold (NaN, 10^23, a list) or an id that is not Xendit's."""
+    body = json.dumps({"event": "qr.payment", "data": data}).encode()
+    with pytest.raises(contract.InvalidWebhook):
+        xendit.parse_webhook(body, {"x-callback-token": TOKEN})
