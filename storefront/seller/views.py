@@ -525,7 +525,12 @@ def order(order_id: int):
     found = _own_order(order_id)
     form = OrderStatusForm()
     status = 200
-    if form.validate_on_submit():
+    if form.is_submitted() and form.status.data not in found.next_statuses:
+        # A form from before the order moved on (another tab, a refund): that is what the
+        # seller needs to hear, not what the note lacks, which no form here shows now.
+        form.status.errors = [_("Status pesanan tidak bisa diubah ke sana dari status sekarang.")]
+        status = 409
+    elif form.validate_on_submit():
         note = (form.note.data or "").strip() or None
         try:
             if form.status.data == "cancelled" and found.paid_at is not None \
