@@ -97,6 +97,12 @@ def _filters() -> tuple[SalesFilterForm, dict]:
 @bp.get("/koperasi/<slug>")
 @manager_or_reader
 def home(coop: Cooperative):
+    return _home(coop)
+
+
+def _home(coop: Cooperative, invite: tuple[str, str] | None = None, http_status: int = 200):
+    """The cooperative's page; ``invite`` is a refused invitation: (what the manager
+    typed, why it was refused), shown in and next to the field."""
     form, chosen = _filters()
     members = services.members(coop, include_past=True)
     form.toko.choices += [SelectChoice(str(m.shop_id), m.shop.name) for m in members]
@@ -107,7 +113,8 @@ def home(coop: Cooperative):
                   pending=services.pending(coop), rows=rows, form=form, live=not chosen,
                   last_id=max((r.last_id for r in rows), default=0),
                   month=services.totals(coop, month_start), monthly=monthly,
-                  chart=_month_chart(monthly), manages=g.manages)
+                  chart=_month_chart(monthly), manages=g.manages, invite=invite,
+                  http_status=http_status)
 
 
 def _month_chart(monthly, months: int = 6) -> list[tuple[str, str, int]]:
@@ -155,19 +162,18 @@ def export(coop: Cooperative, kind: str):
 @bp.post("/koperasi/<slug>/undang")
 @manager_only
 def invite(coop: Cooperative):
-    slug = plain_text(request.form.get("toko"), 200).lower()
+    typed = plain_text(request.form.get("toko"), 200)
+    slug = typed.lower()
     shop = db.session.scalar(select(Shop).where(Shop.slug == slug, Shop.verified))
     if shop is None:
-        flash(_("Toko dengan alamat %(slug)s tidak ditemukan atau belum terverifikasi.",
-                slug=slug or "—"), "error")
-        return redirect(url_for(".home", slug=coop.slug), 303)
+        return _home(coop, (typed, _("Toko dengan alamat %(slug)s tidak ditemukan atau belum "
+                                     "terverifikasi.", slug=slug or "—")), 422)
     try:
         services.invite(coop, shop, current_user)
         db.session.commit()
     except services.MembershipRefused as refused:
-        flash(refused.message, "error")
-    else:
-        flash(_("%(shop)s diundang. Keanggotaan berlaku setelah toko menerima.", shop=shop.name))
+        return _home(coop, (typed, refused.message), 409)
+    flash(_("%(shop)s diundang. Keanggotaan berlaku setelah toko menerima.", shop=shop.name))
     return redirect(url_for(".home", slug=coop.slug), 303)
 
 
