@@ -94,7 +94,7 @@ def mount_sandbox_gateway(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import i18n, security, templating, worker
+    from . import i18n, observability, security, templating, worker
     from .indexing import services as indexing
 
     db.init_app(app)
@@ -103,6 +103,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)
+    observability.init_app(app)  # first: every later hook and log line has the request id
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     login_manager.init_app(app)
@@ -126,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
     from .exhibitions.views import bp as exhibitions
     from .ledger.views import bp as ledger
     from .media import bp as media
+    from .observability import bp as observability
     from .payments.webhooks import bp as webhooks
     from .reports.views import bp as reports
     from .seller import (
@@ -134,6 +136,7 @@ def register_blueprints(app: Flask) -> None:
     )
     from .seller.views import bp as seller
 
+    app.register_blueprint(observability)
     app.register_blueprint(catalogue)
     app.register_blueprint(accounts)
     app.register_blueprint(media)
@@ -156,15 +159,19 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from .accounts.commands import create_user
     from .admin.views import shop_verify
     from .backups.commands import backup, restore
     from .checkout.commands import payments_reconcile
     from .demo.commands import seed_demo
     from .indexing.commands import search_reindex, search_setup, search_worker, worker
     from .ledger.commands import ledger_check
+    from .reference import seed_reference
     from .seller.commands import catalogue_import
 
     app.cli.add_command(seed_demo)
+    app.cli.add_command(create_user)
+    app.cli.add_command(seed_reference)
     app.cli.add_command(shop_verify)
     app.cli.add_command(payments_reconcile)
     app.cli.add_command(catalogue_import)

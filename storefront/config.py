@@ -144,6 +144,9 @@ def from_environment() -> dict:
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
         # Password-reset and account mail. Without MAIL_SERVER, development prints each
         # message (links and all) on the console `make run` shows; elsewhere it is not sent.
+        # One JSON object per log line in production (with the request id); text elsewhere.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json" if production else "text"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_CONSOLE": _bool("MAIL_CONSOLE", development),
         # The demo accounts live at @gerai.test, a domain no mail reaches (RFC 6761):

@@ -35,8 +35,10 @@ MESSAGES = {
 
 def error_page(status: int, detail: str | None = None):
     title, message = MESSAGES.get(status, MESSAGES[500])
+    from .observability import request_id
+
     return render("errors/error.html", http_status=status, code=status, title=title,
-                  message=detail or message)
+                  message=detail or message, request_id=request_id())
 
 
 def register(app: Flask) -> None:

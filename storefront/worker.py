@@ -33,10 +33,12 @@ def _safely(task: Callable[[], object], name: str):
 def run(stop: threading.Event, *, search: bool = True, payments: bool = True,
         interval: float = 0.5, reconcile_every: float = 60.0) -> None:
     from .indexing.services import apply_outbox
+    from .observability import worker_seen
     from .payments.runner import reconcile
 
     last_reconcile = 0.0
     while not stop.is_set():
+        worker_seen()
         applied = _safely(apply_outbox, "search outbox") if search else 0
         if payments and time.monotonic() - last_reconcile >= reconcile_every:
             _safely(reconcile, "payment reconciliation")

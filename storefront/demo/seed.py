@@ -12,11 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from ..accounts.models import User, UserRole, new_session_token
 from ..accounts.passwords import hash_password
-from ..catalogue.models import Category, Product, ProductImage, Shop, StockAdjustment
+from ..catalogue.models import Product, ProductImage, Shop, StockAdjustment
 from ..cooperatives.models import Cooperative, Membership
 from ..exhibitions.models import Fair, Stand, StandItem
 from ..exhibitions.services import stand_codes
@@ -65,17 +65,14 @@ def draw_picture(title: str, subtitle: str, color: str, seed: int) -> Image.Imag
 
 
 def _categories() -> dict[str, tuple[int, tuple[int, int], list]]:
-    """Create the tree; returns leaf slug -> (id, price range, product bases)."""
-    leaves = {}
-    for position, (name, slug, children) in enumerate(CATEGORIES):
-        top = Category(name=name, slug=slug, position=position)
-        db.session.add(top)
-        for child_position, (leaf_name, leaf_slug, prices, bases) in enumerate(children):
-            leaf = Category(name=leaf_name, slug=leaf_slug, position=child_position, parent=top)
-            db.session.add(leaf)
-            db.session.flush()
-            leaves[leaf_slug] = (leaf.id, prices, bases, leaf_name)
-    return leaves
+    """The tree (the reference one: seed-reference may have made it already); returns
+    leaf slug -> (id, price range, product bases, name)."""
+    from ..reference import ensure_categories
+
+    made = ensure_categories()
+    return {leaf_slug: (made[leaf_slug].id, prices, bases, leaf_name)
+            for _name, _slug, children in CATEGORIES
+            for leaf_name, leaf_slug, prices, bases in children}
 
 
 def _user(name: str, email: str, roles: list[str], password_hash: str) -> User:
@@ -143,6 +140,9 @@ def seed(products: int = 640, shops: int | None = None,
     shop_count = shops or max(45, min(2000, products // 14))
     password_hash = hash_password(DEMO_PASSWORD)
     leaves = _categories()
+    from ..reference import ensure_regions
+
+    ensure_regions()
     _user("Pembeli Demo", "pembeli@gerai.test", ["shopper"], password_hash)
     _user("Admin Dinas Koperasi", "admin@gerai.test", ["admin", "organizer"], password_hash)
     _user("Pengelola Koperasi", "koperasi@gerai.test", ["coop_manager"], password_hash)
@@ -191,9 +191,21 @@ def seed(products: int = 640, shops: int | None = None,
         made += batch
         if progress:
             progress(batch)
+    _sequence_past(Product)
     _fair()
     _cooperative()
     return {"shops": shop_count, "products": made}
+
+
+def _sequence_past(model) -> None:
+    """Rows inserted with their own ids leave PostgreSQL's id sequence behind them: the
+    first product a seller then adds would take id 1 again (a unique violation, a 500)."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    table = model.__table__.name
+    db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                            f'(SELECT max(id) FROM "{table}"))'))
+    db.session.commit()
 
 
 def _cooperative() -> None:

@@ -53,6 +53,9 @@ def _purchase(buyer, shop, product, name: str) -> Purchase:
 
 @pytest.fixture
 def world(app) -> World:
+    from storefront.observability import worker_seen
+
+    worker_seen()  # a running deployment: /siap answers 200, as every other page does
     w = World()
     people = {name: UserFactory(email=f"{name}@gerai.test", roles=roles) for name, roles in {
         "shopper_a": ["shopper"], "shopper_b": ["shopper"], "seller_a": ["shopper", "seller"],

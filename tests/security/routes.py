@@ -35,6 +35,8 @@ ROUTES: dict[str, Route] = {
     "catalogue.shops": Route("/toko", get=EVERYONE),
     "catalogue.shop": Route("/toko/{shop_slug}", get=EVERYONE),
     "catalogue.health": Route("/sehat", get=EVERYONE),
+    "observability.ready": Route("/siap", get=EVERYONE,
+                                 note="what is up or down, never a secret: for load balancers"),
     "media.serve": Route("/media/p/{missing_media}", get=EVERYONE),
     "accounts.login": Route("/masuk", get=EVERYONE, post=EVERYONE,
                             data={"email": "x@gerai.test", "password": "salah-sekali-1"}),
