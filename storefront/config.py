@@ -147,6 +147,10 @@ def from_environment() -> dict:
         # One JSON object per log line in production (with the request id); text elsewhere.
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json" if production else "text"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # /metrics (Prometheus): for loopback, or a scraper sending this bearer token.
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        # Error reports to Sentry (or a compatible service such as GlitchTip) when set.
+        "SENTRY_DSN": os.environ.get("SENTRY_DSN", ""),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_CONSOLE": _bool("MAIL_CONSOLE", development),
         # The demo accounts live at @gerai.test, a domain no mail reaches (RFC 6761):

@@ -83,6 +83,8 @@ def init_app(app: Flask) -> None:
         root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
         app.logger.handlers = []  # through the root: one line per record
         app.extensions["gerai.log_handler"] = handler
+    init_metrics(app)
+    init_sentry(app)
 
 
 # --- readiness --------------------------------------------------------------------------
@@ -147,3 +149,145 @@ def ready():
     response.status_code = 200 if ok else 503
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# --- metrics (Prometheus) and error reports (Sentry) ----------------------------------------
+
+def init_metrics(app: Flask) -> None:
+    """Request latency by route, and figures read from the database at each scrape:
+    purchases by gateway and state, search outbox depth and lag, active stock holds,
+    stray payments to give back. ``/metrics`` is for loopback, or for a scraper that
+    sends METRICS_TOKEN as a bearer token. Under gunicorn with several workers set
+    PROMETHEUS_MULTIPROC_DIR (deploy/gunicorn.conf.py does) so latencies add up."""
+    latency = _latency()
+
+    @app.before_request
+    def start_clock():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def observe(response):
+        started = getattr(g, "started", None)
+        if started is not None and request.endpoint != "observability.metrics":
+            latency.labels(request.endpoint or "unmatched", request.method).observe(
+                time.perf_counter() - started)
+        return response
+
+
+_REGISTRY = None
+_LATENCY = None
+
+
+def _registry():
+    """One registry per process for the latency histogram (tests make many apps)."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        from prometheus_client import CollectorRegistry
+
+        _REGISTRY = CollectorRegistry(auto_describe=True)
+    return _REGISTRY
+
+
+def _latency():
+    global _LATENCY
+    if _LATENCY is None:
+        from prometheus_client import Histogram
+
+        _LATENCY = Histogram("gerai_request_seconds", "Time to answer a request, by route",
+                             ["endpoint", "method"],
+                             buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10),
+                             registry=_registry())
+    return _LATENCY
+
+
+class DatabaseFigures:
+    """A Prometheus collector that reads its figures from the database when scraped."""
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+        from sqlalchemy import func, select
+
+        from .checkout.models import Purchase
+        from .indexing.models import SearchOutbox
+        from .inventory.models import StockHold
+        from .payments.models import StrayPayment
+        from .timeutil import utcnow
+
+        purchases = GaugeMetricFamily("gerai_purchases", "Purchases by gateway and state",
+                                      labels=["gateway", "status"])
+        for gateway, status, count in db.session.execute(
+                select(Purchase.gateway, Purchase.status, func.count(Purchase.id))
+                .group_by(Purchase.gateway, Purchase.status)):
+            purchases.add_metric([gateway, status], count)
+        yield purchases
+        pending, oldest = db.session.execute(select(func.count(SearchOutbox.id),
+                                                    func.min(SearchOutbox.enqueued_at))).one()
+        yield GaugeMetricFamily("gerai_outbox_pending", "Search index changes not applied yet",
+                                value=pending)
+        yield GaugeMetricFamily("gerai_outbox_lag_seconds", "Age of the oldest of them",
+                                value=(utcnow() - oldest).total_seconds() if oldest else 0)
+        failing = db.session.scalar(select(func.count(SearchOutbox.id))
+                                    .where(SearchOutbox.attempts > 0))
+        yield GaugeMetricFamily("gerai_outbox_failing", "Of them, tried and failed", value=failing)
+        yield GaugeMetricFamily("gerai_holds_active", "Stock held for unpaid purchases",
+                                value=db.session.scalar(select(func.count(StockHold.id))
+                                                        .where(StockHold.state == "active")))
+        strays = GaugeMetricFamily("gerai_stray_payments", "Money to give back, by state",
+                                   labels=["state"])
+        for state, count in db.session.execute(select(StrayPayment.state,
+                                                      func.count(StrayPayment.id))
+                                               .group_by(StrayPayment.state)):
+            strays.add_metric([state], count)
+        yield strays
+        seen = cache.get(WORKER_KEY)
+        yield GaugeMetricFamily("gerai_worker_seen_seconds_ago", "Since the worker's last round",
+                                value=time.time() - float(seen) if seen else -1)
+
+
+@bp.get("/metrics")
+def metrics():
+    import hmac
+    import os
+
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+    token = current_app.config.get("METRICS_TOKEN", "")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if token:
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return "", 403
+    elif request.remote_addr not in ("127.0.0.1", "::1"):
+        return "", 403
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        requests_seen = CollectorRegistry()
+        multiprocess.MultiProcessCollector(requests_seen)
+    else:
+        requests_seen = _registry()
+    figures = CollectorRegistry(auto_describe=False)
+    figures.register(DatabaseFigures())
+    return current_app.response_class(generate_latest(requests_seen) + generate_latest(figures),
+                                      mimetype=CONTENT_TYPE_LATEST,
+                                      headers={"Cache-Control": "no-store"})
+
+
+def init_sentry(app: Flask) -> None:
+    """Errors to Sentry (or a compatible service) when SENTRY_DSN is set, tagged with the
+    request id. No user identity, request bodies (a password, a buyer's address) or
+    local variables are sent."""
+    dsn = app.config.get("SENTRY_DSN")
+    if not dsn:
+        return
+    import sentry_sdk
+    from sentry_sdk.integrations.flask import FlaskIntegration
+
+    sentry_sdk.init(dsn=dsn, integrations=[FlaskIntegration()],
+                    data_collection={"user_info": False, "http_bodies": [],
+                                     "stack_frame_variables": False},
+                    environment=app.config.get("GERAI_ENV", "production"),
+                    traces_sample_rate=0.0)
+
+    @app.before_request
+    def tag_request():
+        sentry_sdk.set_tag("request_id", getattr(g, "request_id", "-"))

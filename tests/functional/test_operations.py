@@ -127,3 +127,65 @@ def test_a_server_error_shows_its_request_id_which_is_in_the_json_log(failing_ap
     assert any(line["message"] == "sebelum gagal" for line in ours)
     assert any("RuntimeError: sengaja" in line.get("error", "") for line in ours)
     assert all(line["path"] == "/_rusak" for line in ours)
+
+
+def test_metrics_show_latency_by_route_and_the_figures_operators_watch(app, client):
+    client.get("/katalog")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'gerai_request_seconds_count{endpoint="catalogue.catalogue",method="GET"}' in text
+    for name in ("gerai_outbox_pending", "gerai_outbox_lag_seconds", "gerai_holds_active",
+                 "gerai_worker_seen_seconds_ago"):
+        assert f"\n{name} " in text, name
+
+
+def test_metrics_are_for_loopback_or_the_scrapers_token(app, client):
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 403
+    app.config["METRICS_TOKEN"] = "token-pemantau"
+    assert client.get("/metrics").status_code == 403
+    assert client.get("/metrics", headers={"Authorization": "Bearer salah"}).status_code == 403
+    assert client.get("/metrics", headers={"Authorization": "Bearer token-pemantau"}) \
+        .status_code == 200
+
+
+def test_an_error_reaches_sentry_with_its_request_id_when_a_dsn_is_set(app_config):
+    """A Sentry-compatible receiver on loopback: the real SDK sends the real envelope."""
+    import gzip
+    import threading
+
+    import sentry_sdk
+    from werkzeug.wrappers import Request, Response
+
+    from storefront import create_app
+    from tests.helpers import Served
+
+    received, arrived = [], threading.Event()
+
+    def receiver(environ, start_response):
+        body = Request(environ).get_data()
+        if environ.get("HTTP_CONTENT_ENCODING") == "gzip":
+            body = gzip.decompress(body)
+        received.append(body.decode("utf-8", "replace"))
+        arrived.set()
+        return Response("{}", mimetype="application/json")(environ, start_response)
+
+    served = Served(receiver)
+    port = served.url.rsplit(":", 1)[1]
+    try:
+        app = create_app({**app_config, "SENTRY_DSN": f"http://kunci@127.0.0.1:{port}/1",
+                          "PROPAGATE_EXCEPTIONS": False, "TESTING": False})
+
+        @app.get("/_rusak_sentry")
+        def broken():
+            raise RuntimeError("untuk sentry")
+
+        with app.app_context():
+            answer = app.test_client().get("/_rusak_sentry")
+            db.engine.dispose()
+        sentry_sdk.flush(5)
+        assert arrived.wait(5), "nothing reached the Sentry receiver"
+    finally:
+        sentry_sdk.init(dsn=None)  # the rest of the run reports nothing
+        served.close()
+    assert answer.status_code == 500
+    report = "\n".join(received)
+    assert "untuk sentry" in report and answer.headers["X-Request-ID"] in report

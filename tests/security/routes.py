@@ -37,6 +37,9 @@ ROUTES: dict[str, Route] = {
     "catalogue.health": Route("/sehat", get=EVERYONE),
     "observability.ready": Route("/siap", get=EVERYONE,
                                  note="what is up or down, never a secret: for load balancers"),
+    "observability.metrics": Route("/metrics", get=EVERYONE,
+                                   note="loopback or METRICS_TOKEN only (test_operations.py); "
+                                        "the test client comes from 127.0.0.1"),
     "media.serve": Route("/media/p/{missing_media}", get=EVERYONE),
     "accounts.login": Route("/masuk", get=EVERYONE, post=EVERYONE,
                             data={"email": "x@gerai.test", "password": "salah-sekali-1"}),
