@@ -8,6 +8,7 @@ skip and say why. Each xdist worker gets its own PostgreSQL schema.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -43,15 +44,23 @@ def database_url(request, tmp_path_factory, worker_id):
     if reason := _postgres_reason():
         pytest.skip(reason)
     # One schema per test process: parallel workers, and parallel runs, never collide.
-    schema = f"gerai_test_{worker_id}_{os.getpid()}"
+    with postgres_schema(f"gerai_test_{worker_id}_{os.getpid()}") as url:
+        yield url
+
+
+@contextmanager
+def postgres_schema(schema: str):
+    """A fresh PostgreSQL schema for the block, dropped after it: yields its URL."""
     plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as connection:
         connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         connection.execute(f'CREATE SCHEMA "{schema}"')
     separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,8 @@ class Target:
     hx_targets: set[str] = field(default_factory=set)
     asked_by_htmx: str | None = None  # the HX-Target of an htmx request seen for it
     redirects_a_page: bool = False  # opened as a page, it sends the browser elsewhere
+    kinds: dict[str, str] = field(default_factory=dict)  # field name -> its input type
+    form: "Form | None" = None  # the first form on a page that sends here
 
     @property
     def htmx_only(self) -> dict:
@@ -60,6 +62,29 @@ class Form:
     action: str
     method: str
     fields: list[tuple[str, str | None, str]] = field(default_factory=list)  # name, value, type
+    htmx_target: str | None = None  # sent by htmx: the HX-Target it sends ("" for none)
+    limits: dict[str, int] = field(default_factory=dict)  # a field's maxlength
+
+    def as_typed(self, name: str, value: str) -> str:
+        """What a browser sends of ``value`` typed or pasted into the field (maxlength)."""
+        limit = self.limits.get(name)
+        return value[:limit] if limit is not None else value
+
+    @property
+    def headers(self) -> dict:
+        if self.htmx_target is None:
+            return {}
+        return {"HX-Request": "true", **({"HX-Target": self.htmx_target}
+                                         if self.htmx_target else {})}
+
+    def typed(self) -> list[tuple[str, str, str]]:
+        """The fields a person types into: (name, value, type)."""
+        return [(n, v or "", k) for n, v, k in self.fields if k in TYPED]
+
+
+# Where a person types (the rest are chosen, ticked or sent by the page). A number or
+# date field takes only what the browser lets through; ours read numbers from text fields.
+TYPED = {"text", "search", "email", "tel", "url", "password", "textarea"}
 
 
 class PageParser(HTMLParser):
@@ -89,7 +114,12 @@ class PageParser(HTMLParser):
         elif tag == "form":
             action = a.get("hx-post") or a.get("hx-get") or a.get("action") or self.url
             method = "POST" if a.get("hx-post") else (a.get("method") or "GET").upper()
-            self._form = Form(urljoin(self.url, action), method)
+            htmx = None
+            if a.get("hx-post") or a.get("hx-get") or "hx-boost" in a:
+                target = a.get("hx-target", "")
+                htmx = target[1:] if target.startswith("#") else (
+                    a.get("id", "") if target == "this" else "")
+            self._form = Form(urljoin(self.url, action), method, htmx_target=htmx)
             self.forms.append(self._form)
         elif tag == "option" and self._select is not None:
             value = a.get("value", "")
@@ -97,9 +127,11 @@ class PageParser(HTMLParser):
                 self._select[1].insert(0, value)
             else:
                 self._select[1].append(value)
-        elif self._form is None or not a.get("name"):
+        if tag in ("a", "form", "option") or self._form is None or not a.get("name"):
             return
-        elif tag == "input":
+        if a.get("maxlength", "").isascii() and a.get("maxlength", "").isdigit():
+            self._form.limits.setdefault(a["name"], int(a["maxlength"]))
+        if tag == "input":
             kind = a.get("type", "text").lower()
             if kind == "radio" and any(n == a["name"] for n, _v, _t in self._form.fields):
                 if "checked" in a:  # the checked one is the base value

@@ -7,13 +7,18 @@ From the URL map, the pages' forms and links, and the fields the views read by n
 values a stranger types: digits of other scripts, numbers beyond any id, edge dates,
 NUL, 100 000 characters, right-to-left and zero-width text, HTML and htmx attributes.
 
-Property: no answer is a 5xx and the server logs no traceback. The counts (routes,
-parameters, requests, 5xx) are printed at the end of the run.
+The app runs as in production: gunicorn (gthread) in its own process, on SQLite and on
+PostgreSQL, over demo shops and the two-sided city of tests/security (tests/outside/
+conftest.py, ``city``), its error log read after the walk.
+
+Properties: no answer is a 5xx, the server logs no traceback, and nothing typed is lost
+without a message: a form a page shows, refused after its text fields were typed into,
+says why and still holds what was typed. The counts (routes, parameters, requests, 5xx,
+refusals without a message) are printed at the end of the run.
 """
 
 from __future__ import annotations
 
-import logging
 import random
 import re
 from dataclasses import dataclass, field
@@ -26,7 +31,7 @@ from hypothesis import strategies as st
 
 from tests.outside import surface
 from tests.outside.conftest import Browser
-from tests.security.conftest import world  # noqa: F401 (the fixture: a small city, two sides)
+from tests.outside.gunicorn import Gunicorn
 
 LONG = "x" * 100_000
 LONG_IN_URL = "x" * 3_000  # a URL longer than ~4 kB never reaches the app (gunicorn: 400)
@@ -66,18 +71,6 @@ WALKERS = ("anonymous", "shopper_b", "seller_b", "manager_b", "admin", "organize
 ACTION_ORDER = ("anonymous", "shopper_b", "seller_b", "manager_b", "observer", "organizer", "admin")
 
 
-class Tracebacks(logging.Handler):
-    """What the server logs with a traceback (Flask's "Exception on ...", werkzeug's)."""
-
-    def __init__(self):
-        super().__init__(logging.ERROR)
-        self.records: list[str] = []
-
-    def emit(self, record):
-        if record.exc_info or "Traceback" in record.getMessage():
-            self.records.append(f"{record.name}: {record.getMessage()[:300]}")
-
-
 @dataclass
 class Walk:
     base: str
@@ -85,9 +78,13 @@ class Walk:
     targets: dict[tuple[str, str, str], surface.Target]  # (endpoint, method, walker)
     rules: list
     adapter: object
-    log: Tracebacks
+    server: Gunicorn
     requests: int = 0
     failures: list[str] = field(default_factory=list)
+    tracebacks: list[str] = field(default_factory=list)  # from the server's log
+    typed: int = 0  # forms sent with what a person typed
+    lost: list[str] = field(default_factory=list)  # refused, and no message or values gone
+    unexplained: int = 0  # refusals without a message
     fuzzed: set = field(default_factory=set)  # (endpoint, method, name)
 
     def target_for(self, endpoint: str, method: str, actor: str) -> surface.Target | None:
@@ -95,9 +92,11 @@ class Walk:
         return self.targets.get((endpoint, method, actor)) or next(
             (t for (e, m, _a), t in self.targets.items() if (e, m) == (endpoint, method)), None)
 
+    def read_log(self) -> None:
+        self.tracebacks += self.server.trouble()
+
     def problems(self) -> list[str]:
-        return sorted(set(self.failures)) + [f"traceback in the server log: {t}"
-                                             for t in self.log.records]
+        return sorted(set(self.failures)) + [f"in the server log: {t}" for t in self.tracebacks]
 
     def send(self, target: surface.Target, data: dict, *, label: str, url: str | None = None,
              files: dict | None = None, headers: dict | None = None,
@@ -112,6 +111,8 @@ class Walk:
                 response = browser.request(target.method, url, data=data, files=files,
                                            headers=headers, allow_redirects=follow)
         except requests.RequestException as error:
+            if not self.failures or "no answer" not in self.failures[-1]:
+                self.server.dump_threads()  # the first of a run: where the server waits
             self.requests += 1
             self.failures.append(f"{target.method} {url} [{label}]: no answer ({error!r})")
             return None
@@ -161,7 +162,10 @@ def _discover(walk: Walk, app) -> None:
                 continue
             if found not in surface.ROUTES and urlsplit(form.action).path != into.url:
                 into.url = urlsplit(form.action).path
+            if into.form is None and form.method == "POST" and form.typed():
+                into.form = form
             for name, value, kind in form.fields:
+                into.kinds.setdefault(name, kind)
                 if kind == "file":
                     into.files.add(name)
                 else:
@@ -255,6 +259,113 @@ def _fuzz_fields(walk: Walk) -> None:
                       headers={"HX-Request": "true", "HX-Target": hx_target})
 
 
+# --- nothing typed is lost without a message --------------------------------------------------
+
+# What a person types or pastes into the text fields of a form, all of them at once.
+TYPED_VALUES: list[tuple[str, str]] = [
+    ("empty", ""),
+    ("html-and-htmx", HTML + HTMX),
+    ("pasted-page", "Kopi " * 1_000),
+    ("digits-of-other-scripts", "٣٥"),
+    ("rtl-zero-width", "\u202e\u200bكيريبيك\u200d\ufeff\u200f"),
+    ("line-breaks-and-nul", "baris\r\nbaru\x00\t"),
+]
+# The project's error markup: a message next to a field (macros.field, p.error), a notice
+# for the form (error-box, role=alert), our error page's reason, a field marked invalid.
+MESSAGE = re.compile(r'class="[^"]*\b(error|error-box|invalid)\b|role="alert"|'
+                     r'data-error-message|aria-invalid="true"')
+# A refusal told after a redirect: an error flashed on the page the form is on again.
+FLASHED_ERROR = re.compile(r'<div class="flash"[^>]*>(?:(?!</div>).)*role="alert"', re.S)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _as_shown(value: str) -> str:
+    """What a form may fairly show back of a typed value: without control characters
+    (storefront/forms.py drops them, tests/outside/test_control_characters.py), with
+    runs of spaces and line breaks as one space, ends trimmed."""
+    return " ".join(_CONTROL.sub("", value).split())
+
+
+def _type_into_forms(walk: Walk, values=TYPED_VALUES) -> None:
+    """Each form a page shows, sent as its person would after typing into its text fields.
+    Where the answer refuses it (a 4xx, or the form again instead of the next page), it
+    says why (a message at a field, or for the form) and every text field still holds
+    what was typed, passwords aside. An htmx form refused with anything but 409/422 keeps
+    its fields as they were (htmx swaps nothing) and gerai.js shows the answer's reason."""
+    for target in _order(walk.targets.values()):
+        form = target.form
+        if form is None or target.endpoint == "accounts.logout":
+            continue
+        for label, value in values:
+            _type_into(walk, target, {name: form.as_typed(name, value)
+                                      for name, _v, _k in form.typed()}, label)
+
+
+def _type_into(walk: Walk, target: surface.Target, typed: dict, label: str) -> None:
+    form = target.form
+    data = {**_base(target), **{n: v for n, v, _k in form.fields if v is not None}, **typed}
+    action = urlsplit(form.action)
+    url = action.path + (f"?{action.query}" if action.query else "")
+    answer = walk.send(target, data, url=url, label=f"typed {label}", headers=form.headers)
+    if answer is None or answer.status_code >= 500:
+        return  # counted as a failure already
+    walk.typed += 1
+    htmx = form.htmx_target is not None
+    if htmx and answer.status_code >= 400 and answer.status_code not in (409, 422):
+        return
+    html = answer.text if "text/html" in answer.headers.get("Content-Type", "") else ""
+    again = [f for f in surface.parse_page(answer.url, html).forms
+             if urlsplit(f.action).path == action.path and f.method == form.method] if html else []
+    said = bool(MESSAGE.search(html))
+    refused = answer.status_code >= 400 or (again and (
+        FLASHED_ERROR.search(html) if answer.history else (said or not htmx)))
+    if not refused:
+        return
+    where = f"{target.method} {url[:100]} as {target.actor} [typed {label}]: {answer.status_code}"
+    if not said:
+        walk.unexplained += 1
+        walk.lost.append(f"{where}, refused without a message")
+    if not again:
+        # A 409 says what the form would change has changed (an order moved on): the
+        # message is the news, and the form it no longer offers has nothing to keep.
+        if not (answer.status_code == 409 and said):
+            walk.lost.append(f"{where}, the form is gone with what was typed")
+        return
+    shown = {n: v or "" for n, v, _k in again[0].fields}
+    gone = sorted(name for name, value in typed.items()
+                  if form_kind(form, name) != "password" and _as_shown(value)
+                  and _as_shown(shown.get(name, "")) != _as_shown(value))
+    if gone:
+        walk.lost.append(f"{where}, typed text gone from {', '.join(gone)}")
+
+
+TYPED_EXAMPLES = 30
+
+
+def _random_typing(walk: Walk) -> None:
+    """Hypothesis types into the forms: one text field, or all of them, gets its text."""
+    forms = sorted(key for key, t in walk.targets.items()
+                   if t.form is not None and t.endpoint != "accounts.logout")
+
+    @settings(max_examples=TYPED_EXAMPLES, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(key=st.sampled_from(forms), text=st.one_of(st.text(max_size=60), TEXT),
+           everywhere=st.booleans(), pick=st.integers(0, 99))
+    def one(key, text, everywhere, pick):
+        target = walk.targets[key]
+        names = [name for name, _v, _k in target.form.typed()]
+        chosen = names if everywhere else [names[pick % len(names)]]
+        _type_into(walk, target, {n: target.form.as_typed(n, text) for n in chosen},
+                   f"{chosen[0] if len(chosen) == 1 else '*'}={text!r}"[:80])
+
+    if forms:
+        one()
+
+
+def form_kind(form: surface.Form, name: str) -> str:
+    return next((k for n, _v, k in form.fields if n == name), "")
+
+
 _ARGUMENT = re.compile(r"<(?:[^<>]*:)?(\w+)>")
 
 
@@ -286,28 +397,28 @@ def _fuzz_url_arguments(walk: Walk) -> None:
 
 
 @pytest.fixture
-def walk(app, world, live):  # noqa: F811 (world is the fixture imported above)
-    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the error page answers
-    tracebacks = Tracebacks()
-    logging.getLogger().addHandler(tracebacks)
-    rules, targets = surface.route_targets(app.url_map, world.ids)
-    walker = Walk(live.url, {}, targets, rules, app.url_map.bind("127.0.0.1"), tracebacks)
+def walk(city):
+    rules, targets = surface.route_targets(city.app.url_map, city.world.ids)
+    walker = Walk(city.url, {}, targets, rules, city.app.url_map.bind("127.0.0.1"), city.server)
+    city.server.trouble()  # what an earlier test left in the log is that test's
     try:
-        walker.browsers = _log_in(live.url, world.emails)
-        _discover(walker, app)
+        walker.browsers = _log_in(city.url, city.world.emails)
+        _discover(walker, city.app)
         yield walker
     finally:
-        logging.getLogger().removeHandler(tracebacks)
         for browser in walker.browsers.values():
             browser.close()
 
 
 def _report(record_property, walk: Walk, name: str) -> None:
+    walk.read_log()
     endpoints = {rule.endpoint for rule in walk.rules}
     counts = {"routes": len(endpoints), "parameters": len(walk.fuzzed),
               "requests": walk.requests,
               "5xx": sum(1 for f in walk.failures if f[:1] == "5"),
-              "tracebacks": len(walk.log.records)}
+              "tracebacks": len(walk.tracebacks), "forms typed into": walk.typed,
+              "refused-without-message": walk.unexplained,
+              "typed text lost": len(walk.lost) - walk.unexplained}
     record_property(name, counts)
 
 
@@ -315,6 +426,8 @@ def test_every_parameter_of_every_route_answers_without_a_server_error(walk, rec
     unreached = sorted({r.endpoint for r in walk.rules} - {e for e, _m, _a in walk.targets})
     assert not unreached, f"routes the walk could not build a URL for: {unreached}"
     try:
+        _type_into_forms(walk)
+        _random_typing(walk)
         _fuzz_fields(walk)
         _fuzz_url_arguments(walk)
         _random_values(walk)
@@ -327,7 +440,11 @@ def test_every_parameter_of_every_route_answers_without_a_server_error(walk, rec
                   and "/masuk" in browser.get("/akun/pesanan").url]
     assert not signed_out, f"walkers no longer signed in at the end: {signed_out}"
     problems = walk.problems()
-    assert not problems, f"{len(problems)} server errors:\n" + "\n".join(problems[:150])
+    lost = sorted(set(walk.lost))
+    assert not problems and not lost, (
+        f"{len(problems)} server errors:\n" + "\n".join(problems[:150])
+        + f"\n\n{len(lost)} refusals that lose what was typed or say nothing:\n"
+        + "\n".join(lost[:150]))
 
 
 # --- and values nobody thought of ---------------------------------------------------------------

@@ -56,8 +56,14 @@ def world(app) -> World:
     from storefront.observability import worker_seen
 
     worker_seen()  # a running deployment: /siap answers 200, as every other page does
+    return build_world()
+
+
+def build_world(tag: str = "") -> World:
+    """The small city, written in the current app's database (the session commits);
+    ``tag`` sets its people's addresses apart from others' (the demo has an admin@)."""
     w = World()
-    people = {name: UserFactory(email=f"{name}@gerai.test", roles=roles) for name, roles in {
+    people = {name: UserFactory(email=f"{name}{tag}@gerai.test", roles=roles) for name, roles in {
         "shopper_a": ["shopper"], "shopper_b": ["shopper"], "seller_a": ["shopper", "seller"],
         "seller_b": ["shopper", "seller"], "manager_a": ["shopper"], "manager_b": ["shopper"],
         "organizer": ["organizer"], "admin": ["admin"], "observer": ["observer"]}.items()}
