@@ -111,7 +111,7 @@ def _token(page: str) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
 
 
-def _life_of_a_fair(live_url: str) -> dict:
+def life_of_a_fair(live_url: str) -> dict:
     """Demo data plus what people do with it, through the pages where that is short."""
     seed(products=40, shops=8)
     shop = db.session.scalar(select(Shop).order_by(Shop.id))
@@ -179,27 +179,30 @@ def _life_of_a_fair(live_url: str) -> dict:
             "product": product_id}
 
 
-def _shop_and_check_out(person: Browser, product_id: int) -> None:
+def shop_and_check_out(person: Browser, product_id: int, name: str = MARKER + "Sari") -> None:
     """A shopper with a cart, at the review step, having typed a name at checkout."""
     page = person.get(f"/produk/{product_id}").text
     assert person.post("/keranjang/tambah", data={"csrf_token": _token(page), "product_id": product_id,
                                                  "quantity": "1"}).status_code == 200
     details = person.get("/checkout").text
     shop = re.search(r'name="antar-(\d+)"', details).group(1)
-    answer = person.post("/checkout", data={"csrf_token": _token(details), "name": MARKER + "Sari",
+    answer = person.post("/checkout", data={"csrf_token": _token(details), "name": name,
                                             "whatsapp": "081234567890", f"antar-{shop}": "pickup"})
     assert answer.url.endswith("/checkout/periksa"), answer.text[:300]
 
 
-def _poison() -> Counter:
-    """The marker in front of every value people typed (unique names stay unique)."""
+def poison(prefix=lambda n, length: MARKER) -> Counter:
+    """``prefix(n, length)`` in front of every value people typed, for the n-th column of
+    USER_TEXT and its length (None for text); unique names stay unique."""
     written = Counter()
+    columns = 0
     for table in db.metadata.sorted_tables:
         for name in USER_TEXT.get(table.name, ()):
             column = table.c[name]
             length = column.type.length if isinstance(column.type, String) and not isinstance(
                 column.type, Text) else None
-            value = MARKER + column
+            value = prefix(columns, length) + column
+            columns += 1
             if length:
                 value = db.func.substr(value, 1, length)
             result = db.session.execute(update(table).where(column.is_not(None)).values({name: value}))
@@ -238,13 +241,10 @@ def _walk(browser: Browser, start: list[str], limit: int = 120) -> tuple[dict, d
     return exposed, injected, marked
 
 
-def test_every_text_people_typed_is_inside_hx_disable(app, live):
-    story = _life_of_a_fair(live.url)
-    written = _poison()
-    # (an import's error is written only when one fails)
-    assert [column for column, rows in written.items() if not rows] == ["import_job.error"]
+def start_pages(story: dict) -> dict[str | None, list[str]]:
+    """Where each person of the story starts walking: their pages that show what people typed."""
     product, fair, stand = story["product"], story["fair"], story["stand"]
-    walks = {
+    return {
         None: ["/", "/katalog", "/katalog?q=keripik", "/toko", f"/produk/{product}",
                f"/pameran/{fair}/{stand}"],
         "pembeli@gerai.test": ["/akun/pesanan", f"/pesanan/{story['purchase']}", "/keranjang",
@@ -260,13 +260,21 @@ def test_every_text_people_typed_is_inside_hx_disable(app, live):
                              "/laporan?menurut=kategori", "/laporan/naik-kelas", "/admin/koperasi",
                              "/admin/rekening"],
     }
+
+
+def test_every_text_people_typed_is_inside_hx_disable(app, live):
+    story = life_of_a_fair(live.url)
+    written = poison()
+    # (an import's error is written only when one fails)
+    assert [column for column, rows in written.items() if not rows] == ["import_job.error"]
+    product, fair = story["product"], story["fair"]
     problems, pages_with_text = {}, set()
-    for who, start in walks.items():
+    for who, start in start_pages(story).items():
         with Browser(live.url) as person:
             if who:
                 assert person.login(who, DEMO_PASSWORD).status_code == 200
             if who == "pembeli@gerai.test":
-                _shop_and_check_out(person, product)
+                shop_and_check_out(person, product)
             exposed, injected, marked = _walk(person, start)
         assert injected == {}, f"markup people typed reached the page as markup: {injected}"
         for where, sample in exposed.items():
