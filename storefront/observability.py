@@ -89,12 +89,39 @@ def init_app(app: Flask) -> None:
 
 # --- readiness --------------------------------------------------------------------------
 
+def _seen_file():
+    from pathlib import Path
+
+    return Path(current_app.config.get("WORKER_SEEN_FILE")
+                or Path(current_app.instance_path) / "worker.seen")
+
+
 def worker_seen() -> None:
-    """The background worker is alive: called on each of its rounds."""
+    """The background worker is alive: called on each of its rounds. Kept in the shared
+    cache (Redis) and, for a machine without one (web and worker as two processes on a
+    laptop), as a file's time in the instance folder."""
     try:
         cache.set(WORKER_KEY, time.time(), timeout=WORKER_STALE_SECONDS * 10)
     except Exception as error:  # noqa: BLE001 - a cache outage must not stop the worker
         log.warning("worker heartbeat not stored: %s", error)
+    if not current_app.config.get("CACHE_REDIS_URL"):
+        try:
+            path = _seen_file()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+        except OSError as error:
+            log.warning("worker heartbeat file not written: %s", error)
+
+
+def worker_last_seen() -> float | None:
+    """When the worker was last seen (a Unix time), or None."""
+    seen = cache.get(WORKER_KEY)
+    if seen is None and not current_app.config.get("CACHE_REDIS_URL"):
+        try:
+            seen = _seen_file().stat().st_mtime
+        except OSError:
+            seen = None
+    return float(seen) if seen is not None else None
 
 
 def _checks() -> dict[str, str]:
@@ -122,7 +149,7 @@ def _checks() -> dict[str, str]:
 
     missing = [name for name in contract.enabled() - {"cash"} if not _configured(name)]
     checks["payments"] = "ok" if not missing else f"gagal: {', '.join(sorted(missing))} tanpa kunci"
-    seen = cache.get(WORKER_KEY)
+    seen = worker_last_seen()
     if seen is None:
         checks["worker"] = "gagal: belum pernah terlihat"
     elif time.time() - float(seen) > WORKER_STALE_SECONDS:
@@ -239,9 +266,9 @@ class DatabaseFigures:
                                                .group_by(StrayPayment.state)):
             strays.add_metric([state], count)
         yield strays
-        seen = cache.get(WORKER_KEY)
+        seen = worker_last_seen()
         yield GaugeMetricFamily("gerai_worker_seen_seconds_ago", "Since the worker's last round",
-                                value=time.time() - float(seen) if seen else -1)
+                                value=time.time() - seen if seen else -1)
 
 
 @bp.get("/metrics")

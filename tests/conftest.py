@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -85,6 +86,8 @@ def _test_config(database_url: str, media_root) -> dict:
         # QRIS is opted into by the tests about it (tests/payments/test_xendit*.py and
         # the QRIS fair and checkout tests); the rest pay through the card sandbox.
         "QRIS_GATEWAY": "",
+        # The worker's heartbeat file (no Redis here): one per test, beside its media.
+        "WORKER_SEEN_FILE": str(Path(str(media_root)).parent / "worker.seen"),
         "XENDIT_SANDBOX_MOUNT": False,
         # cheap hashes in tests; the production parameters have their own test
         "ARGON2_TIME_COST": 1,

@@ -189,3 +189,14 @@ def test_an_error_reaches_sentry_with_its_request_id_when_a_dsn_is_set(app_confi
     assert answer.status_code == 500
     report = "\n".join(received)
     assert "untuk sentry" in report and answer.headers["X-Request-ID"] in report
+
+
+def test_without_redis_a_worker_in_another_process_is_still_seen(app, client, app_config):
+    """Web and worker as two processes on one machine without Redis (Procfile.dev):
+    the heartbeat is a file's time, which the other process reads."""
+    from storefront import create_app
+
+    worker_app = create_app(app_config)  # its own SimpleCache: shares nothing in memory
+    with worker_app.app_context():
+        worker_seen()
+    assert client.get("/siap").json["checks"]["worker"] == "ok"
