@@ -19,6 +19,20 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
+# Pages with someone's money or identity on them: checkout, receipts, accounts, the seller's
+# and the office's pages, statements, the till and a stand's pay page. They are sent with
+# no-store and kept out of htmx's history cache (base.html asks ``private_page``).
+PRIVATE_BLUEPRINTS = frozenset({"checkout", "accounts", "ledger", "seller", "till", "admin",
+                                "cooperatives", "reports"})
+
+
+def private_page() -> bool:
+    from flask import request
+
+    endpoint = request.endpoint or ""
+    return endpoint.split(".")[0] in PRIVATE_BLUEPRINTS and endpoint != "till.worker"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
@@ -65,4 +79,7 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("HSTS"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if private_page() and response.mimetype == "text/html":
+            # Someone's money or identity: not kept by a shared phone's browser or a proxy.
+            headers["Cache-Control"] = "no-store"
         return response

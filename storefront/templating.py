@@ -21,6 +21,9 @@ def init_app(app: Flask) -> None:
         return f"{g.media_prefix}{key}-{width}.webp"
 
     app.jinja_env.globals["media_url"] = media_url
+    from .security import private_page
+
+    app.jinja_env.globals["private_page"] = private_page
 
     @app.context_processor
     def page_globals():

@@ -61,3 +61,35 @@ def test_a_new_password_ends_other_sessions(app, client, auth):
     url = f"/sandi-baru/{services.reset_token(user)}"
     client.post(url, data={"password": NEW, "confirm": NEW, "csrf_token": csrf_token(client, url)})
     assert other.get("/akun/pesanan").status_code == 302
+
+
+def test_the_common_passwords_are_refused_and_a_long_passphrase_is_not(app, client):
+    """Issue 20.10: a sample of 200 from the 3,000 most common passwords (zxcvbn's list,
+    in frequency order), each refused with a message; a 64-character passphrase taken."""
+    import random
+
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    from storefront.accounts.models import User
+    from storefront.extensions import db
+
+    user = UserFactory(email="umum@contoh.id")
+    top = FREQUENCY_LISTS["passwords"][:3000]
+    sample = random.Random(2026).sample(top, 200)
+    url = f"/sandi-baru/{services.reset_token(user)}"
+    token = csrf_token(client, url)
+    accepted = []
+    for password in sample:
+        answer = client.post(url, data={"password": password, "confirm": password,
+                                        "csrf_token": token})
+        page = answer.get_data(as_text=True)
+        if answer.status_code != 422 or not ("terlalu umum" in page or "karakter" in page):
+            accepted.append(password)
+    assert accepted == []
+    passphrase = "kopi tubruk di tepi cisadane sambil menunggu kereta ke tanah abang"[:64]
+    assert len(passphrase) == 64
+    done = client.post(url, data={"password": passphrase, "confirm": passphrase,
+                                  "csrf_token": token})
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert services.authenticate("umum@contoh.id", passphrase) == db.session.get(User, user.id)

@@ -143,3 +143,32 @@ def test_lost_webhooks_are_still_listed_for_a_reconciler(new_payment, gateway, s
     assert gateway.retrieve_payment(payment.id).status == PAID
     status, one = sandbox.get(f"/v1/events/{event['id']}")
     assert status == 200 and one == event
+
+
+@pytest.mark.parametrize("case", ["301 seconds old", "an hour ahead", "re-serialized body",
+                                  "v0 only"])
+def test_the_rest_of_the_signature_matrix_is_refused(gateway, case):
+    """Issue 20.6: the cases Stripe's webhook guidance names beyond the basic ones."""
+    body = completed_event()
+    headers = signed(body)
+    if case == "301 seconds old":
+        headers = signed(body, at=time.time() - 301)
+    elif case == "an hour ahead":
+        headers = signed(body, at=time.time() + 3600)
+    elif case == "re-serialized body":  # same JSON, other bytes: the signature is over bytes
+        body = json.dumps(json.loads(body), indent=1).encode()
+    elif case == "v0 only":
+        timestamp = headers["Stripe-Signature"].split(",")[0]
+        v1 = headers["Stripe-Signature"].split("v1=")[1]
+        headers = {"Stripe-Signature": f"{timestamp},v0={v1}"}
+    with pytest.raises(InvalidWebhook):
+        gateway.parse_webhook(body, headers)
+
+
+def test_two_v1_signatures_of_which_one_is_right_are_accepted(gateway):
+    """A secret being rolled: Stripe signs with both, and one of them is ours."""
+    body = completed_event()
+    right = signed(body)["Stripe-Signature"]
+    timestamp, v1 = right.split(",")[0], right.split("v1=")[1]
+    header = f"{timestamp},v1={'0' * 64},v1={v1}"
+    assert gateway.parse_webhook(body, {"Stripe-Signature": header}).payment.status == PAID

@@ -69,10 +69,40 @@ def test_production_sends_hsts_and_secure_host_cookies(database_url, tmp_path, m
     app.test_client_class = IsolatedClient
     client = app.test_client()
     response = client.get("/masuk", base_url="https://gerai.example")
-    assert "max-age=" in response.headers["Strict-Transport-Security"]
+    hsts = response.headers["Strict-Transport-Security"]
+    assert int(re.search(r"max-age=(\d+)", hsts).group(1)) >= 365 * 24 * 3600  # a year
     cookies = response.headers.getlist("Set-Cookie")
     assert cookies and all(c.startswith("__Host-") for c in cookies), cookies
     session = next(c for c in cookies if c.startswith("__Host-gerai="))
     for attribute in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
         assert attribute in session
     assert "Domain=" not in session  # __Host- cookies are bound to the exact host
+
+
+# Pages with someone's money or identity on them (issue 20.7): never kept by a shared
+# phone's browser or proxy (no-store), never put back from htmx's history cache.
+PRIVATE_ENDPOINTS = ("checkout.done", "checkout.history", "till.pay", "till.screen",
+                     "till.charge", "seller.order", "seller.orders", "seller.dashboard",
+                     "ledger.mine", "accounts.login", "admin.payments", "admin.payment_story",
+                     "reports.index")
+
+
+def test_private_pages_are_not_stored_anywhere(app, world):
+    app.test_client_class = IsolatedClient
+    problems = []
+    for endpoint in PRIVATE_ENDPOINTS:
+        route = ROUTES[endpoint]
+        actor = sorted(route.get, key=lambda a: (a == "anonymous", a))[0]
+        client = app.test_client()
+        if actor != "anonymous":
+            AuthActions(client).login(world.emails[actor])
+        response = client.get(url_of(route, world.ids))
+        body = response.get_data(as_text=True)
+        if response.status_code >= 300:
+            problems.append((endpoint, response.status_code))
+            continue
+        if "no-store" not in response.headers.get("Cache-Control", ""):
+            problems.append((endpoint, "Cache-Control", response.headers.get("Cache-Control")))
+        if 'hx-history="false"' not in body:
+            problems.append((endpoint, "hx-history"))
+    assert not problems
