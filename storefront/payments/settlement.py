@@ -170,7 +170,8 @@ def _mismatch(purchase: Purchase, payment: contract.Payment, reason: str) -> Non
             amount=payment.amount, currency=(payment.currency or "IDR")[:3].upper(),
             source=(payment.source or None) and payment.source[:30], reason=reason[:300],
             state="needs_refund", refund_attempts=0, created_at=utcnow(), updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["gateway", "reference"])).rowcount
+        .on_conflict_do_nothing(index_elements=["gateway", "reference"])
+        .returning(StrayPayment.id)).scalar() is not None
     if inserted:
         audit(None, "payment.mismatch", purchase,
               after={"payment": payment.id, "amount": payment.amount,
@@ -320,13 +321,16 @@ def unconfirmed_static(limit: int = 200, stand_id: int | None = None) -> list[Or
 
 def seen_before(gateway_name: str, event: contract.WebhookEvent) -> bool:
     """Record the event once; True when it was already applied (a replay). One INSERT ...
-    ON CONFLICT DO NOTHING: a replay racing the first delivery waits for it, then sees it."""
+    ON CONFLICT DO NOTHING: a replay racing the first delivery waits for it, then sees it.
+    RETURNING says whether a row was made: PostgreSQL's driver reports rowcount -1 here,
+    which read as "inserted" and let every replay through (found by an interleaving test)."""
     inserted = db.session.execute(
         insert_new(PaymentEvent).values(gateway=gateway_name, event_id=event.id[:255],
                                     type=event.type[:60], received_at=utcnow(),
                                     payment_id=event.payment.id if event.payment else None)
-        .on_conflict_do_nothing(index_elements=["gateway", "event_id"])).rowcount
-    return not inserted
+        .on_conflict_do_nothing(index_elements=["gateway", "event_id"])
+        .returning(PaymentEvent.id)).scalar()
+    return inserted is None
 
 
 def apply_event(gateway_name: str, event: contract.WebhookEvent) -> tuple[int, dict]:
