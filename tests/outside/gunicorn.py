@@ -55,13 +55,16 @@ class Gunicorn:
                "GERAI_INSTANCE": str(folder / "instance"), "PYTHONUNBUFFERED": "1"}
         with open(self.log, "wb") as errors, open(folder / "gunicorn-out.log", "wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
-                 "--threads", str(threads), "--bind", f"fd://{listener.fileno()}",
-                 "--timeout", "120", "--graceful-timeout", "5", "--error-logfile", "-",
-                 # One request per connection, as behind nginx (deploy): a walker's pooled
-                 # idle connection once held a gthread thread each until all four hung.
-                 "--keep-alive", "0",
-                 "--log-level", "info", "tests.outside.wsgi:app()"],
+                # The deployment's settings (deploy/gunicorn.conf.py), with one worker
+                # (one process: the walk sees one app's state), no restarts mid-walk, and
+                # one request per connection: with keep-alive, the walkers' pooled
+                # connections once held all four gthread threads until the PostgreSQL
+                # walk hung (nginx, in front in production, does not pool like them).
+                [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
+                 "--workers", "1", "--threads", str(threads), "--max-requests", "0",
+                 "--bind", f"fd://{listener.fileno()}", "--keep-alive", "0",
+                 "--access-logfile", "/dev/null", "--error-logfile", "-",
+                 "tests.outside.wsgi:app()"],
                 cwd=ROOT, env=env, pass_fds=[listener.fileno()], stdout=out, stderr=errors,
                 preexec_fn=_die_with_parent)
         listener.close()

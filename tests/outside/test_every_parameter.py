@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
@@ -270,10 +271,25 @@ TYPED_VALUES: list[tuple[str, str]] = [
     ("rtl-zero-width", "\u202e\u200bكيريبيك\u200d\ufeff\u200f"),
     ("line-breaks-and-nul", "baris\r\nbaru\x00\t"),
 ]
-# The project's error markup: a message next to a field (macros.field, p.error), a notice
-# for the form (error-box, role=alert), our error page's reason, a field marked invalid.
-MESSAGE = re.compile(r'class="[^"]*\b(error|error-box|invalid)\b|role="alert"|'
-                     r'data-error-message|aria-invalid="true"')
+class Messages(HTMLParser):
+    """The project's error markup, shown: a message next to a field (macros.field,
+    p.error), a notice for the form (error-box, role=alert), our error page's reason, a
+    field marked invalid; not a hidden element waiting for one (the till's)."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.found = False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "hidden" in a or self.found:
+            return
+        classes = set((a.get("class") or "").split())
+        self.found = bool(classes & {"error", "error-box", "invalid"}) or a.get("role") == "alert" \
+            or a.get("aria-invalid") == "true" or "data-error-message" in a
+
+
 # A refusal told after a redirect: an error flashed on the page the form is on again.
 FLASHED_ERROR = re.compile(r'<div class="flash"[^>]*>(?:(?!</div>).)*role="alert"', re.S)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -316,7 +332,7 @@ def _type_into(walk: Walk, target: surface.Target, typed: dict, label: str) -> N
     html = answer.text if "text/html" in answer.headers.get("Content-Type", "") else ""
     again = [f for f in surface.parse_page(answer.url, html).forms
              if urlsplit(f.action).path == action.path and f.method == form.method] if html else []
-    said = bool(MESSAGE.search(html))
+    said = Messages(html).found if html else False
     refused = answer.status_code >= 400 or (again and (
         FLASHED_ERROR.search(html) if answer.history else (said or not htmx)))
     if not refused:
