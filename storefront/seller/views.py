@@ -412,6 +412,11 @@ def upload_photos(product_id: int):
         return _product_page(product, _product_form(product), form, 503)
     if not files:
         problems.append(_("Pilih foto untuk diunggah."))
+    if problems and len(problems) >= len(files):
+        # Nothing was kept: the reasons next to the photo field, with a status that says
+        # so (a bomb, a polyglot that is no picture, a file too large for its kind).
+        form.photos.errors = problems
+        return _product_page(product, _product_form(product), form, 422)
     for problem in problems:
         flash(problem, "error")
     if not problems:
