@@ -39,6 +39,7 @@ LONG_IN_URL = "x" * 3_000  # a URL longer than ~4 kB never reaches the app (guni
 HTML = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
 HTMX = ('<div hx-post="/admin/pengguna/1/peran" hx-vals=\'{"role":"admin"}\' '
         'hx-trigger="load">x</div>')
+SPLITTING = "200 OK\r\nSet-Cookie: x=1\r\nX-Injected: 1"
 # Each value goes into each field on its own (label, value): the ones that broke a view.
 # What would be stored goes first: an action done once (a void, a rejection) is done
 # by the first value that passes, and later values only meet "already done".
@@ -49,6 +50,7 @@ VALUES: list[tuple[str, object]] = [
     ("twenty-digits", "9" * 20),  # beyond SQLite's and PostgreSQL's integers
     ("year-1", "0001-01-01"),  # a day before it overflows
     ("year-9999", "9999-12-31"),  # a day after it overflows
+    ("status-line", SPLITTING),  # once became the HTTP status line (issue 13.1)
 ]
 # Sent to every field of a form at once, redirects followed to the page that shows them
 # (cheaper than one by one, and the fields meet each other's values).
@@ -123,6 +125,11 @@ class Walk:
                 self.failures.append(
                     f"{answer.status_code} {target.method} {answer.request.url[:160]} "
                     f"as {target.actor} [{label}]")
+            if "x-injected" in answer.headers or "x=1" in answer.headers.get("Set-Cookie", "") \
+                    or "\n" in (answer.reason or "") or "Set-Cookie" in (answer.reason or ""):
+                self.failures.append(
+                    f"response split: {target.method} {answer.request.url[:160]} as "
+                    f"{target.actor} [{label}] answered {answer.status_code} {answer.reason!r}")
         return response
 
 
