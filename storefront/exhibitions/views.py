@@ -141,14 +141,21 @@ def stand_page(slug: str, code: str):
     stand = _stand(fair, code)
     if (closed := services.why_closed(fair, stand)) is not None:
         return stand_closed(fair, stand, closed)
-    # The product cards are the same for every visitor: rendered once per catalogue version.
-    grid = fragments.get("stand-products")
-    if grid is None:
-        grid = render_block("exhibitions/stand.html", "products",
-                            products=services.stand_products(stand))
-        fragments.put("stand-products", grid, current_app.config["FRAGMENT_CACHE_SECONDS"])
-    return render("exhibitions/stand.html", fair=fair, stand=stand, items=stand_items(stand),
-                  grid=Markup(grid))
+    seconds = current_app.config["FRAGMENT_CACHE_SECONDS"]
+
+    def page():
+        # The product cards are the same for every visitor: rendered once per version.
+        grid = fragments.get("stand-products")
+        if grid is None:
+            grid = render_block("exhibitions/stand.html", "products",
+                                products=services.stand_products(stand))
+            fragments.put("stand-products", grid, seconds)
+        return render("exhibitions/stand.html", fair=fair, stand=stand,
+                      items=stand_items(stand), grid=Markup(grid))
+
+    # The whole page too, for the many phones that scan the poster and bring nothing of
+    # their own (no account, cart or message): the fair's busiest page (issue 16).
+    return fragments.shared_page("stand-page", page, seconds)
 
 
 def stand_closed(fair: Fair, stand: Stand, closed: services.Closed):
