@@ -51,8 +51,10 @@ class Gunicorn:
         self.url = "http://127.0.0.1:%d" % listener.getsockname()[1]
         self.log = folder / "gunicorn-error.log"
         self._read = 0  # where the last look at the log stopped
+        (folder / "metrics").mkdir(exist_ok=True)  # else the config makes one in /tmp
         env = {**os.environ, "GERAI_TEST_CONFIG": json.dumps(config),
-               "GERAI_INSTANCE": str(folder / "instance"), "PYTHONUNBUFFERED": "1"}
+               "GERAI_INSTANCE": str(folder / "instance"), "PYTHONUNBUFFERED": "1",
+               "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics")}
         with open(self.log, "wb") as errors, open(folder / "gunicorn-out.log", "wb") as out:
             self.process = subprocess.Popen(
                 # The deployment's settings (deploy/gunicorn.conf.py), with one worker
