@@ -852,7 +852,7 @@ def print_peak(args, result: dict, stands: int) -> None:
               f"{sum(tally.polls_after_confirm) / len(tally.polls_after_confirm):.1f}"
               + (f"; {tally.lunas_before_answer} were LUNAS before the pay press's answer "
                  "arrived (counted as 0)" if tally.lunas_before_answer else ""))
-    print_errors(tally, "errors")
+    print_errors(tally, "errors", ", the load's alone (webhooks: below)")
     cpu = result["cpu"]
     print(f"  CPU, cores (of {os.cpu_count()}) during the peak:")
     for part, cores in cpu.items():
@@ -863,7 +863,7 @@ def print_peak(args, result: dict, stands: int) -> None:
         print("    !! other work on the machine used CPU meanwhile: figures are disturbed")
 
 
-def print_errors(tally: Tally, title: str) -> None:
+def print_errors(tally: Tally, title: str, scope: str = "") -> None:
     """Errors by kind, and http_req_failed: the share of requests that failed."""
     kinds: dict[str, int] = defaultdict(int)
     for error in tally.errors:
@@ -871,7 +871,7 @@ def print_errors(tally: Tally, title: str) -> None:
     print(f"  {title:<20}{len(tally.errors)}"
           + (f"   ({', '.join(f'{k} x{n}' for k, n in sorted(kinds.items()))})" if kinds else ""))
     failed, sent, share = tally.failed_share()
-    print(f"  http_req_failed     {share:.2%}   ({failed} of {sent} requests failed: "
+    print(f"  http_req_failed     {share:.2%}   ({failed} of {sent} requests failed{scope}: "
           "a status not 2xx/3xx or not the expected one, a timeout, a dropped connection"
           + (f"; {', '.join(f'{k} {n}' for k, n in sorted(tally.failed.items()) if n)}"
              if failed else "") + ")")
@@ -1011,7 +1011,7 @@ def main() -> None:
             broken.append(f"http_req_failed {share:.2%} ({failed} of {sent} requests): "
                           f"{GATE_FAILED_SHARE:.0%} or more")
         print(f"\nSummary (QR sales through {gateway.label})")
-        print_errors(tally, "errors, all")
+        print_errors(tally, "errors, all", ", webhook deliveries included")
         rows = [
             ("errors (target 0)", str(len(tally.errors)), verdict(not tally.errors)),
             (f"http_req_failed < {GATE_FAILED_SHARE:.0%} (must)", f"{share:.2%}",
