@@ -61,3 +61,18 @@ def cached_fragment(blocks: dict[str, str]):
         return None
     body = fragments.get(target)
     return _respond(body) if body is not None else None
+
+
+def unchanged(version: str) -> bool:
+    """A poll that already shows ``version`` (it sends it back in X-Version, from the
+    element's hx-headers): answer 204, which htmx leaves as it is, instead of rendering
+    the same fragment again (the till's charge every second, a receipt every two)."""
+    from flask import request
+
+    return wants_fragment() and request.headers.get("X-Version") == version
+
+
+def no_change():
+    from flask import current_app
+
+    return current_app.response_class(status=204, headers={"Cache-Control": "no-store"})

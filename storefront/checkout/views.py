@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..basket.services import grouped
 from ..basket.views import current_basket
 from ..extensions import db, limiter
-from ..htmx import render, wants_fragment
+from ..htmx import no_change, render, unchanged, wants_fragment
 from ..inventory import services as inventory
 from ..params import plain_text
 from ..payments import gateway as contract
@@ -233,6 +233,8 @@ def _own_purchase(code: str) -> Purchase:
 def done(code: str):
     """Confirmation and receipt; while the payment is pending it asks again every 2 s."""
     purchase = _own_purchase(code)
+    if unchanged(purchase.status):
+        return no_change()  # the receipt already shows this state
     # Only webhooks and the reconciler ask the gateway; this page reads what they settled.
     qr = None
     if purchase.status == "pending" and purchase.payment_qr:

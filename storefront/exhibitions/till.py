@@ -225,6 +225,10 @@ def charge_by_token(token: str) -> Purchase | None:
     return db.session.scalar(select(Purchase).where(Purchase.pay_token == token))
 
 
+def past_its_time(purchase: Purchase) -> bool:
+    return purchase.status == "pending" and purchase.expires_at < utcnow()
+
+
 def refresh(purchase: Purchase) -> Purchase:
     """A pending charge past its time is closed (cancelled at the gateway first, so it
     cannot be paid after its stock went back); otherwise webhooks settle it."""

@@ -26,7 +26,7 @@ from ..checkout.models import Purchase
 from ..checkout.views import holder
 from ..extensions import db, limiter
 from ..forms import one_line_text
-from ..htmx import render, wants_fragment
+from ..htmx import no_change, render, unchanged, wants_fragment
 from ..money import format_rupiah, parse_rupiah
 from ..orders.models import Order
 from ..params import plain_text, record_id, whole_number
@@ -221,6 +221,8 @@ def charge(slug: str, code: str, charge: str):
     """The charge on screen; htmx asks every second until it is paid or closed."""
     fair, stand = _keeper_stand(slug, code)
     purchase = _stand_charge(stand, charge)
+    if unchanged(purchase.status) and not till.past_its_time(purchase):
+        return no_change()  # the screen already shows this: nothing to render
     # Webhooks settle charges (the reconciler catches lost ones); the poll only reads,
     # and closes a charge that ran out of time.
     till.refresh(purchase)
@@ -405,6 +407,8 @@ def _charge_or_404(token: str) -> Purchase:
 def pay(token: str):
     """What the payment QR opens on the visitor's phone: stand, items, amount, and its state."""
     purchase = _charge_or_404(token)
+    if unchanged(purchase.status) and not till.past_its_time(purchase):
+        return no_change()
     till.refresh(purchase)
     qr = None
     if purchase.status == "pending" and purchase.payment_qr:

@@ -309,3 +309,22 @@ def test_voiding_a_paid_qris_sale_refunds_it_or_asks_for_cash_by_a_named_person(
     db.session.expire_all()
     assert items(stand)["Keripik Tempe"].product.stock == 10  # back on sale
     assert ledger.check() == []
+
+
+def test_a_charge_poll_that_already_shows_the_state_is_answered_with_204(
+        gerai, xendit_server, keeper, stand):  # noqa: F811
+    sale = ring_up_qr(keeper, stand, 1, key="kunci-poll-0001")
+    url = f"{stand['url']}/kasir/tagihan/{sale['code']}"
+    poll = {"HX-Request": "true", "HX-Target": "tagihan"}
+    first = keeper.get(url, headers=poll)
+    assert first.status_code == 200 and """hx-headers='{"X-Version": "pending"}'""" in \
+        first.get_data(as_text=True)
+    same = keeper.get(url, headers={**poll, "X-Version": "pending"})
+    assert same.status_code == 204 and same.data == b""
+    assert keeper.get(url, headers={**poll, "X-Version": "kuno"}).status_code == 200
+    control(xendit_server, f"qr_codes/{qr_id(sale['code'])}/pay")
+    assert wait_for(lambda: purchase(sale["code"]).status == "paid")
+    paid = keeper.get(url, headers={**poll, "X-Version": "pending"})
+    assert paid.status_code == 200 and "LUNAS" in paid.get_data(as_text=True)
+    # A full page load (no HX-Request) always renders, whatever it sends.
+    assert keeper.get(url, headers={"X-Version": "paid"}).status_code == 200
