@@ -37,7 +37,8 @@ the peak needs before any sale. Then, for ``--seconds``:
   still waiting when the time is up are counted, not served), half by QR, half
   cash; 1-3 of its items, or now and then a typed amount:
   - QR, as the stand screen does it: htmx POST .../kasir/jual (metode=qr); the screen
-    polls the charge every 1 s. The visitor's phone (a new browser each time) scans
+    polls the charge every 1 s (with the panel's hx-headers, X-Version: a 204 means
+    nothing changed). The visitor's phone (a new browser each time) scans
     the code 1-3 s later. With xendit the code is the QRIS payload the answer carries
     (``data-qris``) and the phone's e-wallet app is the sandbox's wallet page: POST
     /wallet with the payload (it shows the merchant and the amount, which must be the
@@ -164,6 +165,7 @@ _PAY_URL = re.compile(rb'href="(https?://[^"]+/bayar/[^"]+)"')
 _QRIS = re.compile(rb'data-qris="([^"]+)"')  # the till's charge panel: #tagihan [data-qris]
 _WALLET_AMOUNT = re.compile(rb'id="nominal">Rp([0-9.]+)<')
 _CHARGE_PATH = re.compile(rb'hx-get="(/pameran/[^"]+/kasir/tagihan/[^"]+)"')
+_HX_HEADERS = re.compile(rb"hx-headers='(\{[^']*\})'")  # what htmx sends with the poll
 _FORM_CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
 _TOTAL_FAIR = re.compile(rb'data-total-fair="(\d+)"')
 _TOTAL_TODAY = re.compile(rb'data-total-today="(\d+)"')
@@ -499,6 +501,11 @@ async def qr_sale(keeper: Keeper, slug: str, fields: dict, total: int, rng: rand
         raise Broken("keeper: sell qr", "no QRIS on screen" if gateway.name == "xendit"
                      else "no pay link on screen")
     charge_path = charge.group(1).decode()
+    # As htmx does: the panel's hx-headers (X-Version: the state it shows) go with each
+    # poll, and a 204 (nothing changed) leaves the panel as it is.
+    sent_along = _HX_HEADERS.search(answer.body[charge.start():])
+    poll_headers = {"HX-Request": "true", "HX-Target": "tagihan",
+                    **(json.loads(sent_along.group(1)) if sent_along else {})}
     confirmed, moment = asyncio.Event(), {}
     visitors_seen[0] += 1
     visitor = asyncio.create_task(visitor_pays(
@@ -518,12 +525,14 @@ async def qr_sale(keeper: Keeper, slug: str, fields: dict, total: int, rng: rand
                 await asyncio.sleep(FINE_POLL_S)
             fine_polls += confirmed.is_set()
             page = await ask(me, tally, "keeper: charge poll", "GET", charge_path,
-                             headers={"HX-Request": "true", "HX-Target": "tagihan"},
+                             headers=poll_headers, expect=(200, 204),
                              connection=keeper.poll_tab)
-            if b"LUNAS" in page.body:
+            if page.status == 204:
+                pass  # unchanged: still pending
+            elif b"LUNAS" in page.body:
                 seen = time.perf_counter()
                 break
-            if b"charge-pending" not in page.body:
+            elif b"charge-pending" not in page.body:
                 raise Broken("keeper: charge poll", "charge closed unpaid")
             if confirmed.is_set() and time.perf_counter() - moment["confirmed"] > PAID_WITHIN_S:
                 raise Broken("paid", f"not LUNAS within {PAID_WITHIN_S:g} s of the gateway")
