@@ -7,6 +7,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, request
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Server-to-server calls proven by a signature, not by a browser session.
@@ -53,6 +54,22 @@ def init_app(app: Flask) -> None:
         if request.headers.get("Sec-Fetch-Site") == "cross-site":
             abort(403)
         return None
+
+    @app.after_request
+    def read_what_was_sent(response):
+        """A body no view read (a POST to a wrong URL, a refusal before the form) is read
+        before the answer goes: gunicorn 23's gthread worker otherwise takes its rest for
+        the start of the next request on the kept-alive connection and blocks a thread on
+        it until the client sends again (benoitc/gunicorn#3301). Behind nginx's pooled
+        upstream connections, a few large POSTs to a 404 stalled a worker; the outside
+        walk, with keep-alive, hung on its own idle connections."""
+        length = request.content_length or 0
+        if 0 < length <= (app.config.get("MAX_CONTENT_LENGTH") or length):
+            try:
+                request.stream.exhaust()
+            except (ClientDisconnected, RequestEntityTooLarge):
+                pass  # nothing left to read, or more than is ever read: the answer stands
+        return response
 
     @app.after_request
     def set_headers(response):
