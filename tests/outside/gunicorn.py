@@ -57,14 +57,12 @@ class Gunicorn:
                "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics")}
         with open(self.log, "wb") as errors, open(folder / "gunicorn-out.log", "wb") as out:
             self.process = subprocess.Popen(
-                # The deployment's settings (deploy/gunicorn.conf.py), with one worker
-                # (one process: the walk sees one app's state), no restarts mid-walk, and
-                # one request per connection: with keep-alive, the walkers' pooled
-                # connections once held all four gthread threads until the PostgreSQL
-                # walk hung (nginx, in front in production, does not pool like them).
+                # The deployment's settings (deploy/gunicorn.conf.py, keep-alive too: the
+                # walkers' pooled connections are what nginx's upstream pool is to it),
+                # with one worker (the walk sees one app's state) and no restarts mid-walk.
                 [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
                  "--workers", "1", "--threads", str(threads), "--max-requests", "0",
-                 "--bind", f"fd://{listener.fileno()}", "--keep-alive", "0",
+                 "--bind", f"fd://{listener.fileno()}", "--graceful-timeout", "5",
                  "--access-logfile", "/dev/null", "--error-logfile", "-",
                  "tests.outside.wsgi:app()"],
                 cwd=ROOT, env=env, pass_fds=[listener.fileno()], stdout=out, stderr=errors,
