@@ -1,12 +1,15 @@
 import json
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pytest
 import requests
 
 from storefront.catalogue.models import Product
-from tests.factories import CategoryFactory, ProductFactory, ShopFactory
+from storefront.exhibitions.models import Fair, Stand, StandItem
+from storefront.extensions import db
+from tests.factories import CategoryFactory, ProductFactory, ShopFactory, UserFactory
 from tests.helpers import Served, sync_search
 
 
@@ -137,3 +140,28 @@ def live_app(app):
     app.config["SERVER_NAME"] = None
     yield served.url
     served.close()
+
+
+# --- a fair stand and its keeper (tests/functional/test_fair_till.py and the QRIS tests) ---
+
+@pytest.fixture
+def stand(app):
+    keeper = UserFactory(email="sri@contoh.id", roles=["shopper", "seller"])
+    shop = ShopFactory(owner=keeper, name="Keripik Bu Sri")
+    keripik = ProductFactory(shop=shop, name="Keripik Tempe", price=15_000, stock=10)
+    kopi = ProductFactory(shop=shop, name="Kopi Robusta", price=40_000, stock=5)
+    fair = Fair(name="Pameran Situ", slug="pameran-situ", venue="Situ Cipondoh",
+                starts_on=date.today(), ends_on=date.today() + timedelta(days=2))
+    stand = Stand(fair=fair, code="A-01", shop=shop)
+    db.session.add_all([fair, stand])
+    db.session.flush()
+    db.session.add_all([StandItem(stand_id=stand.id, product_id=keripik.id),
+                        StandItem(stand_id=stand.id, product_id=kopi.id, fair_stock=3)])
+    db.session.commit()
+    return {"stand": stand, "keripik": keripik, "kopi": kopi, "url": "/pameran/pameran-situ/A-01"}
+
+
+@pytest.fixture
+def keeper(client, auth, stand):
+    auth.login("sri@contoh.id")
+    return client

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from storefront.checkout.models import Purchase
-from storefront.exhibitions.models import Fair, Stand, StandItem
+from storefront.exhibitions.models import StandItem
 from storefront.extensions import db
 from storefront.orders.models import Order
 from storefront.timeutil import utcnow
@@ -17,29 +17,6 @@ from tests.functional.test_checkout import deliver
 from tests.helpers import csrf_token
 
 pytestmark = pytest.mark.usefixtures("sandbox_app")
-
-
-@pytest.fixture
-def stand(app):
-    keeper = UserFactory(email="sri@contoh.id", roles=["shopper", "seller"])
-    shop = ShopFactory(owner=keeper, name="Keripik Bu Sri")
-    keripik = ProductFactory(shop=shop, name="Keripik Tempe", price=15_000, stock=10)
-    kopi = ProductFactory(shop=shop, name="Kopi Robusta", price=40_000, stock=5)
-    fair = Fair(name="Pameran Situ", slug="pameran-situ", venue="Situ Cipondoh",
-                starts_on=date.today(), ends_on=date.today() + timedelta(days=2))
-    stand = Stand(fair=fair, code="A-01", shop=shop)
-    db.session.add_all([fair, stand])
-    db.session.flush()
-    db.session.add_all([StandItem(stand_id=stand.id, product_id=keripik.id),
-                        StandItem(stand_id=stand.id, product_id=kopi.id, fair_stock=3)])
-    db.session.commit()
-    return {"stand": stand, "keripik": keripik, "kopi": kopi, "url": "/pameran/pameran-situ/A-01"}
-
-
-@pytest.fixture
-def keeper(client, auth, stand):
-    auth.login("sri@contoh.id")
-    return client
 
 
 def items(stand) -> dict[str, StandItem]:

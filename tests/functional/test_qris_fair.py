@@ -22,7 +22,7 @@ from storefront.payments import runner
 from storefront.payments.models import PaymentRecord, StrayPayment
 from storefront.payments.xendit_sandbox import create_xendit_sandbox_app
 from tests.conftest import IsolatedClient
-from tests.functional.test_fair_till import items, keeper, stand  # noqa: F401 (fixtures)
+from tests.functional.test_fair_till import items
 from tests.helpers import Served, csrf_token
 
 KEY = "xnd_development_fair_tests"
@@ -52,6 +52,7 @@ def gerai(app, xendit_server):
     callbacks = xendit_server.state.callbacks
     callbacks.url = f"{served.url}/payments/webhooks/xendit"
     callbacks.enabled, callbacks.duplicates, callbacks.hold = True, 1, False
+    callbacks.retry_delays = (0.1, 0.2, 0.4, 0.8, 1.6)
     yield served
     xendit_server.state.drain(5)
     callbacks.url = None
@@ -65,7 +66,7 @@ def control(server, path, body=None):
     return answer.json()
 
 
-def ring_up_qr(keeper, stand, n=2, key="kunci-qris-0001"):  # noqa: F811
+def ring_up_qr(keeper, stand, n=2, key="kunci-qris-0001"):
     data = {"metode": "qr", "kunci": key, "csrf_token": csrf_token(keeper, stand["url"] + "/kasir"),
             f"q-{items(stand)['Keripik Tempe'].id}": n}
     answer = keeper.post(stand["url"] + "/kasir/jual", data=data,
@@ -94,12 +95,17 @@ def qr_id(code) -> str:
 
 
 def sales_of(code) -> int:
-    return db.session.scalar(select(func.count(LedgerEntry.id)).join(
-        Purchase, Purchase.code == code).where(LedgerEntry.kind == "sale")) or 0
+    """How many times the purchase's goods were booked as sold (its order's sale lines)."""
+    from storefront.orders.models import Order
+
+    return db.session.scalar(
+        select(func.count(LedgerEntry.id)).join(Order, Order.id == LedgerEntry.order_id)
+        .join(Purchase, Purchase.id == Order.purchase_id)
+        .where(Purchase.code == code, LedgerEntry.kind == "sale")) or 0
 
 
 def test_the_till_shows_a_qris_for_the_sale_and_turns_lunas_from_the_callback(
-        gerai, xendit_server, keeper, stand):  # noqa: F811
+        gerai, xendit_server, keeper, stand):
     sale = ring_up_qr(keeper, stand, 2)
     payload = sale["qris"]
     parsed = qriskit.parse(payload, strict=True)
@@ -121,8 +127,8 @@ def test_the_till_shows_a_qris_for_the_sale_and_turns_lunas_from_the_callback(
 
 
 @pytest.mark.parametrize("copies", [3, 10])
-def test_a_callback_arriving_many_times_at_once_pays_once(gerai, xendit_server, keeper,  # noqa: F811
-                                                         stand, copies):  # noqa: F811
+def test_a_callback_arriving_many_times_at_once_pays_once(gerai, xendit_server, keeper,
+                                                         stand, copies):
     control(xendit_server, "callbacks", {"duplicates": copies})
     sale = ring_up_qr(keeper, stand, 1, key=f"kunci-dupe-{copies}")
     control(xendit_server, f"qr_codes/{qr_id(sale['code'])}/pay")
@@ -135,7 +141,7 @@ def test_a_callback_arriving_many_times_at_once_pays_once(gerai, xendit_server, 
 
 
 def test_paid_while_the_keeper_cancels_it_counts_and_the_held_callback_changes_nothing(
-        gerai, xendit_server, keeper, stand):  # noqa: F811
+        gerai, xendit_server, keeper, stand):
     control(xendit_server, "callbacks", {"hold": True})
     sale = ring_up_qr(keeper, stand, 1, key="kunci-held-0001")
     control(xendit_server, f"qr_codes/{qr_id(sale['code'])}/pay")
@@ -151,7 +157,7 @@ def test_paid_while_the_keeper_cancels_it_counts_and_the_held_callback_changes_n
 
 @pytest.mark.parametrize("app_name, ends", [("OVO", "refunded"), ("GOPAY", "refunded_cash")])
 def test_a_qr_paid_after_its_charge_closed_is_kept_apart_and_given_back(
-        gerai, xendit_server, keeper, stand, app_name, ends):  # noqa: F811
+        gerai, xendit_server, keeper, stand, app_name, ends):
     sale = ring_up_qr(keeper, stand, 2, key=f"kunci-late-{app_name}")
     db.session.expire_all()
     stock_before = items(stand)["Keripik Tempe"].product.stock
@@ -188,7 +194,7 @@ def test_a_qr_paid_after_its_charge_closed_is_kept_apart_and_given_back(
 
 
 def test_a_callback_for_the_wrong_amount_pays_nothing_and_is_kept_to_give_back(
-        gerai, xendit_server, keeper, stand):  # noqa: F811
+        gerai, xendit_server, keeper, stand):
     sale = ring_up_qr(keeper, stand, 1, key="kunci-amount-01")
     code_id = qr_id(sale["code"])
     body = {"event": "qr.payment", "data": {
@@ -203,7 +209,7 @@ def test_a_callback_for_the_wrong_amount_pays_nothing_and_is_kept_to_give_back(
 
 @pytest.mark.parametrize("headers", [{}, {"x-callback-token": ""},
                                      {"x-callback-token": "not-the-token"}])
-def test_a_callback_without_the_token_is_refused(gerai, keeper, stand, headers):  # noqa: F811
+def test_a_callback_without_the_token_is_refused(gerai, keeper, stand, headers):
     sale = ring_up_qr(keeper, stand, 1, key="kunci-token-001")
     body = {"event": "qr.payment", "data": {
         "id": "qrpy_forged0002", "qr_id": qr_id(sale["code"]), "reference_id": sale["code"],
@@ -223,8 +229,8 @@ def test_a_callback_for_an_unknown_reference_is_retried_not_applied(gerai):
     assert answer.status_code == 409
 
 
-def test_twenty_parallel_duplicate_callbacks_pay_once(gerai, xendit_server, keeper,  # noqa: F811
-                                                      stand):  # noqa: F811
+def test_twenty_parallel_duplicate_callbacks_pay_once(gerai, xendit_server, keeper,
+                                                      stand):
     control(xendit_server, "callbacks", {"enabled": False})
     sale = ring_up_qr(keeper, stand, 1, key="kunci-para-0001")
     paid = control(xendit_server, f"qr_codes/{qr_id(sale['code'])}/pay")
@@ -243,7 +249,7 @@ def test_twenty_parallel_duplicate_callbacks_pay_once(gerai, xendit_server, keep
 
 
 def test_a_visitor_basket_shows_a_qris_on_the_phone_to_save_and_turns_lunas(
-        app, gerai, xendit_server, keeper, stand):  # noqa: F811
+        app, gerai, xendit_server, keeper, stand):
     phone = app.test_client()
     answer = phone.post(stand["url"] + "/beli", data={
         f"q-{items(stand)['Kopi Robusta'].id}": "1", "csrf_token": csrf_token(phone, stand["url"])})
@@ -279,7 +285,7 @@ def test_a_visitor_basket_shows_a_qris_on_the_phone_to_save_and_turns_lunas(
 
 @pytest.mark.parametrize("app_name", ["OVO", "GOPAY"])
 def test_voiding_a_paid_qris_sale_refunds_it_or_asks_for_cash_by_a_named_person(
-        gerai, xendit_server, keeper, stand, app_name):  # noqa: F811
+        gerai, xendit_server, keeper, stand, app_name):
     sale = ring_up_qr(keeper, stand, 1, key=f"kunci-void-{app_name}")
     control(xendit_server, f"qr_codes/{qr_id(sale['code'])}/pay", {"source": app_name})
     assert wait_for(lambda: purchase(sale["code"]).status == "paid")
@@ -312,7 +318,7 @@ def test_voiding_a_paid_qris_sale_refunds_it_or_asks_for_cash_by_a_named_person(
 
 
 def test_a_charge_poll_that_already_shows_the_state_is_answered_with_204(
-        gerai, xendit_server, keeper, stand):  # noqa: F811
+        gerai, xendit_server, keeper, stand):
     sale = ring_up_qr(keeper, stand, 1, key="kunci-poll-0001")
     url = f"{stand['url']}/kasir/tagihan/{sale['code']}"
     poll = {"HX-Request": "true", "HX-Target": "tagihan"}
@@ -328,3 +334,41 @@ def test_a_charge_poll_that_already_shows_the_state_is_answered_with_204(
     assert paid.status_code == 200 and "LUNAS" in paid.get_data(as_text=True)
     # A full page load (no HX-Request) always renders, whatever it sends.
     assert keeper.get(url, headers={"X-Version": "paid"}).status_code == 200
+
+
+def test_after_an_outage_every_paid_charge_settles_once(gerai, xendit_server, keeper,
+                                                        stand):
+    """Issue 20.4, compressed: Gerai's callback address is unreachable while 9 charges are
+    paid (every callback and all its retries fail, as over a 3-hour outage whose six
+    deliveries all fell inside it); when Gerai is back the reconciler asks Xendit about
+    each pending charge: 100% settle, each once, and late duplicates change nothing."""
+    callbacks = xendit_server.state.callbacks
+    reachable, callbacks.url = callbacks.url, "http://127.0.0.1:9/payments/webhooks/xendit"
+    callbacks.retry_delays = (0.01,) * 5  # six attempts, all into the outage
+    logged_before = len(callbacks.log)
+    codes = []
+    for n in range(9):
+        sale = ring_up_qr(keeper, stand, 1, key=f"kunci-outage-{n:04d}")
+        control(xendit_server, f"qr_codes/{qr_id(sale['code'])}/pay",
+                {"source": ["OVO", "DANA", "GOPAY", "BCA"][n % 4]})
+        codes.append(sale["code"])
+    xendit_server.state.drain(10)
+    failed = [e for e in list(callbacks.log)[logged_before:]
+              if e["error"] and e["event"] == "qr.payment"]
+    assert len(failed) == 9 * 6  # every delivery attempt met the outage
+    assert [purchase(code).status for code in codes] == ["pending"] * 9
+    callbacks.url = reachable  # Gerai is back
+    counts = runner.reconcile(older_than_minutes=0)
+    assert counts["paid"] == 9 and counts["errors"] == 0, counts
+    assert all(purchase(code).status == "paid" for code in codes)
+    assert all(sales_of(code) == 1 for code in codes)
+    # A late redelivery of every payment after recovery: nothing counted twice.
+    for code in codes:
+        paid = requests.get(f"{xendit_server.url}/qr_codes/{qr_id(code)}/payments",
+                            auth=(KEY, ""), headers={"api-version": "2022-07-31"},
+                            timeout=5).json()["data"][0]
+        body = {"event": "qr.payment", "data": {k: v for k, v in paid.items()
+                                                 if k != "refunded_amount"}}
+        assert requests.post(f"{gerai.url}/payments/webhooks/xendit", json=body,
+                             headers={"x-callback-token": TOKEN}, timeout=5).status_code == 200
+    assert all(sales_of(code) == 1 for code in codes) and ledger.check() == []

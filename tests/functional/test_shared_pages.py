@@ -13,14 +13,14 @@ from storefront.exhibitions.models import StandItem
 from storefront.extensions import db
 from storefront.fragments import NONCE_MARK, TOKEN_MARK
 from tests.conftest import IsolatedClient
-from tests.functional.test_fair_till import items, keeper, stand  # noqa: F401 (fixtures)
+from tests.functional.test_fair_till import items
 from tests.helpers import csrf_token
 
 NONCE = re.compile(r'nonce="([^"]+)"')
 TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
 
 
-def test_phones_share_the_page_but_not_its_nonce_or_token(app, stand):  # noqa: F811
+def test_phones_share_the_page_but_not_its_nonce_or_token(app, stand):
     app.test_client_class = IsolatedClient  # each request in its own context, as served
     first, second = app.test_client(), app.test_client()
     one, two = first.get(stand["url"]), second.get(stand["url"])
@@ -40,7 +40,7 @@ def test_phones_share_the_page_but_not_its_nonce_or_token(app, stand):  # noqa: 
     assert db.session.scalar(select(Purchase)) is not None
 
 
-def test_a_change_to_the_stands_goods_shows_at_once(app, stand):  # noqa: F811
+def test_a_change_to_the_stands_goods_shows_at_once(app, stand):
     visitor = app.test_client()
     assert "Kopi Robusta" in visitor.get(stand["url"]).get_data(as_text=True)
     db.session.delete(db.session.scalar(select(StandItem).where(
@@ -52,7 +52,7 @@ def test_a_change_to_the_stands_goods_shows_at_once(app, stand):  # noqa: F811
     assert "Kopi Robusta · " not in page
 
 
-def test_a_visitor_with_an_account_or_a_message_gets_their_own_page(app, keeper, stand):  # noqa: F811
+def test_a_visitor_with_an_account_or_a_message_gets_their_own_page(app, keeper, stand):
     app.test_client().get(stand["url"])  # cached for plain visitors
     page = keeper.get(stand["url"]).get_data(as_text=True)
     assert "Keluar" in page and "Masuk" not in page  # the keeper's own header

@@ -20,7 +20,7 @@ from storefront.orders.models import Order
 from storefront.payments import qris
 from tests.conftest import AuthActions
 from tests.factories import UserFactory
-from tests.functional.test_fair_till import items, keeper, sell, stand  # noqa: F401 (fixtures)
+from tests.functional.test_fair_till import sell
 from tests.helpers import csrf_token
 
 STICKER = qris.build(merchant_name="Keripik Bu Sri", merchant_city="Tangerang",
@@ -41,7 +41,7 @@ def upload(client, data: dict, photo: bytes | None = None):
 
 
 def test_a_photo_of_the_sticker_is_read_shown_and_saved_after_the_seller_confirms(
-        keeper, stand):  # noqa: F811
+        keeper, stand):
     shown = upload(keeper, {"aksi": "baca"}, picture(STICKER))
     page = shown.get_data(as_text=True)
     assert shown.status_code == 200
@@ -64,7 +64,7 @@ def test_a_photo_of_the_sticker_is_read_shown_and_saved_after_the_seller_confirm
     ({}, b"GIF89a not a picture", "foto"),
     ({"isi": "000201" + "\x00" * 10}, None, "QRIS"),
 ])
-def test_a_bad_sticker_gets_a_clear_message_and_nothing_is_saved(keeper, stand, data, photo, words):  # noqa: F811, E501
+def test_a_bad_sticker_gets_a_clear_message_and_nothing_is_saved(keeper, stand, data, photo, words):
     if photo == "plain":
         buffer = io.BytesIO()
         Image.new("RGB", (400, 300), (200, 180, 150)).save(buffer, "PNG")
@@ -78,7 +78,7 @@ def test_a_bad_sticker_gets_a_clear_message_and_nothing_is_saved(keeper, stand, 
     assert stand["stand"].shop.static_qris is None
 
 
-def test_another_seller_cannot_set_my_sticker(app, client, auth, stand):  # noqa: F811
+def test_another_seller_cannot_set_my_sticker(app, client, auth, stand):
     UserFactory(email="lain@contoh.id", roles=["shopper", "seller"])
     auth.login("lain@contoh.id")
     upload(client, {"aksi": "simpan", "isi": STICKER})
@@ -87,7 +87,7 @@ def test_another_seller_cannot_set_my_sticker(app, client, auth, stand):  # noqa
 
 
 def test_a_static_qris_sale_is_unconfirmed_until_checked_and_never_gateway_confirmed(
-        app, keeper, stand):  # noqa: F811
+        app, keeper, stand):
     refused = sell(keeper, stand, method="static_qris", json=True, key="kunci-statis-1",
                    **{"Keripik Tempe": 1})
     assert refused.status_code == 422 and "belum menyimpan QRIS statis" in refused.json["errors"]["jual"]
@@ -120,7 +120,7 @@ def test_a_static_qris_sale_is_unconfirmed_until_checked_and_never_gateway_confi
     assert ledger.check() == []
 
 
-def test_the_office_can_confirm_a_static_qris_sale(app, keeper, stand):  # noqa: F811
+def test_the_office_can_confirm_a_static_qris_sale(app, keeper, stand):
     stand["stand"].shop.static_qris = STICKER
     db.session.commit()
     sell(keeper, stand, method="static_qris", key="kunci-statis-3", **{"Keripik Tempe": 1})
