@@ -162,12 +162,13 @@ def get(name: str) -> PaymentGateway:
     """The gateway called ``name``, made once per app: the one a purchase was made with."""
     from flask import current_app
 
+    if name not in enabled():
+        # PAYMENT_GATEWAY=none and no QRIS: nothing takes money here; say so, no 500.
+        raise GatewayUnavailable(detail=f"payment gateway {name!r} is not configured here")
     if name == current_app.config["PAYMENT_GATEWAY"]:
         return current()
     made = current_app.extensions.setdefault("gerai.gateways", {})
     if made.get(name) is None:
-        if name not in enabled():
-            raise ValueError(f"payment gateway {name!r} is not configured here")
         made[name] = gateway_from_config(current_app.config, name)
     return made[name]
 

@@ -460,3 +460,15 @@ def test_settlement_is_idempotent(app, goods):
     assert purchase.status == "paid"
     assert db.session.scalar(select(func.count(PaymentRecord.id))
                              .where(PaymentRecord.kind == "settled")) == 1
+
+
+def test_with_no_gateway_configured_bayar_says_so_and_keeps_the_cart(app, client, goods):
+    """PAYMENT_GATEWAY=none and no QRIS (a misconfigured install): a clear 503, never a
+    500, and the cart and stock are as they were."""
+    app.config.update(PAYMENT_GATEWAY="none", QRIS_GATEWAY="")
+    fill_cart(client, (goods["keripik"], 1))
+    checkout_details(client, goods)
+    answer = pay(client)
+    assert answer.status_code == 503
+    assert "tidak tersedia" in answer.get_data(as_text=True)
+    assert "Keripik Pedas" in client.get("/keranjang").get_data(as_text=True)
