@@ -65,8 +65,12 @@ def init_app(app: Flask) -> None:
         walk, with keep-alive, hung on its own idle connections."""
         length = request.content_length or 0
         if 0 < length <= (app.config.get("MAX_CONTENT_LENGTH") or length):
+            stream = request.stream
             try:
-                request.stream.exhaust()
+                if hasattr(stream, "exhaust"):
+                    stream.exhaust()
+                # else the body is in memory already (read by the view, or by a WSGI
+                # middleware such as Sentry's): nothing is left on the connection.
             except (ClientDisconnected, RequestEntityTooLarge):
                 pass  # nothing left to read, or more than is ever read: the answer stands
         return response
