@@ -188,10 +188,7 @@ def init_metrics(app: Flask) -> None:
     PROMETHEUS_MULTIPROC_DIR (deploy/gunicorn.conf.py does) so latencies add up."""
     latency = _latency()
 
-    @app.before_request
-    def start_clock():
-        g.started = time.perf_counter()
-
+    # g.started is set by security's first before_request (it also feeds Server-Timing).
     @app.after_request
     def observe(response):
         started = getattr(g, "started", None)

@@ -4,35 +4,6 @@ Shops choose from these lists rather than typing, so reports per kecamatan and
 kelurahan add up without spelling variants.
 """
 
-KELURAHAN_BY_KECAMATAN: dict[str, tuple[str, ...]] = {
-    "Batuceper": ("Batuceper", "Batujaya", "Batusari", "Kebon Besar", "Poris Gaga",
-                  "Poris Gaga Baru", "Poris Jaya"),
-    "Benda": ("Belendung", "Benda", "Jurumudi", "Jurumudi Baru", "Pajang"),
-    "Cibodas": ("Cibodas", "Cibodas Baru", "Cibodasari", "Jatiuwung", "Panunggangan Barat",
-                "Uwung Jaya"),
-    "Ciledug": ("Paninggilan", "Paninggilan Utara", "Parung Serab", "Sudimara Barat",
-                "Sudimara Jaya", "Sudimara Selatan", "Sudimara Timur", "Tajur"),
-    "Cipondoh": ("Cipondoh", "Cipondoh Indah", "Cipondoh Makmur", "Gondrong", "Kenanga",
-                 "Ketapang", "Petir", "Poris Plawad", "Poris Plawad Indah", "Poris Plawad Utara"),
-    "Jatiuwung": ("Alam Jaya", "Gandasari", "Jatake", "Keroncong", "Manis Jaya", "Pasir Jaya"),
-    "Karangtengah": ("Karang Mulya", "Karang Tengah", "Karang Timur", "Parung Jaya",
-                     "Pedurenan", "Pondok Bahar", "Pondok Pucung"),
-    "Karawaci": ("Bojong Jaya", "Bugel", "Cimone", "Cimone Jaya", "Gerendeng", "Karawaci",
-                 "Karawaci Baru", "Koang Jaya", "Margasari", "Nambo Jaya", "Nusa Jaya",
-                 "Pabuaran", "Pabuaran Tumpeng", "Pasar Baru", "Sukajadi", "Sumur Pacing"),
-    "Larangan": ("Cipadu", "Cipadu Jaya", "Gaga", "Kereo", "Kereo Selatan", "Larangan Indah",
-                 "Larangan Selatan", "Larangan Utara"),
-    "Neglasari": ("Karang Anyar", "Karang Sari", "Kedaung Baru", "Kedaung Wetan", "Mekarsari",
-                  "Neglasari", "Selapajang Jaya"),
-    "Periuk": ("Gebang Raya", "Gembor", "Periuk", "Periuk Jaya", "Sangiang Jaya"),
-    "Pinang": ("Cipete", "Kunciran", "Kunciran Indah", "Kunciran Jaya", "Neroktog", "Pakojan",
-               "Panunggangan", "Panunggangan Timur", "Panunggangan Utara", "Pinang",
-               "Sudimara Pinang"),
-    "Tangerang": ("Babakan", "Buaran Indah", "Cikokol", "Kelapa Indah", "Sukaarum", "Sukasari",
-                  "Sukaasih", "Tanah Tinggi"),
-}
-
-KECAMATAN: tuple[str, ...] = tuple(KELURAHAN_BY_KECAMATAN)
 
 # Kemendagri region codes (Permendagri on kode dan data wilayah): Banten 36, Kota
 # Tangerang 36.71, then the kecamatan, then the kelurahan (1xxx: a kelurahan, not a desa).
@@ -76,6 +47,10 @@ _OFFICIAL_ORDER: dict[str, tuple[str, ...]] = {
     "Larangan": ("Larangan Utara", "Larangan Selatan", "Cipadu", "Kereo", "Larangan Indah",
                  "Gaga", "Cipadu Jaya", "Kereo Selatan"),  # Kereo: officially Kreo
 }
+# What shops choose from: each kecamatan's kelurahan in alphabetical order.
+KELURAHAN_BY_KECAMATAN: dict[str, tuple[str, ...]] = {
+    kecamatan: tuple(sorted(names)) for kecamatan, names in sorted(_OFFICIAL_ORDER.items())}
+KECAMATAN: tuple[str, ...] = tuple(KELURAHAN_BY_KECAMATAN)
 KELURAHAN_CODES: dict[tuple[str, str], str] = {
     (kecamatan, kelurahan): f"{KECAMATAN_CODES[kecamatan]}.{1001 + position}"
     for kecamatan, names in _OFFICIAL_ORDER.items()

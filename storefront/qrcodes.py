@@ -32,3 +32,12 @@ def read_qr(image) -> str | None:
     found = zxingcpp.read_barcodes(image.convert("RGB"),
                                    formats=zxingcpp.BarcodeFormat.QRCode)
     return found[0].text if found else None
+
+
+def qris_picture(payload: str, code: str):
+    """The response that saves a QRIS as ``qris-<code>.png`` on the payer's phone."""
+    from flask import current_app
+
+    return current_app.response_class(qr_png(payload), mimetype="image/png", headers={
+        "Content-Disposition": f'attachment; filename="qris-{code}.png"',
+        "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

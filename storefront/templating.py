@@ -24,6 +24,9 @@ def init_app(app: Flask) -> None:
     from .security import private_page
 
     app.jinja_env.globals["private_page"] = private_page
+    from .orders.models import CHANNEL_NAMES
+
+    app.jinja_env.globals["channel_name"] = lambda code: CHANNEL_NAMES.get(code, code or "")
 
     @app.context_processor
     def page_globals():

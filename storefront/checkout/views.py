@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import qrcodes
 from ..basket.services import grouped
 from ..basket.views import current_basket
 from ..extensions import db, limiter
@@ -26,7 +27,7 @@ from ..inventory import services as inventory
 from ..params import plain_text
 from ..payments import gateway as contract
 from ..payments import runner, settlement
-from ..qrcodes import qr_png, qr_svg
+from ..qrcodes import qr_svg
 from . import services
 from .forms import ContactForm, PayForm
 from .models import Purchase
@@ -252,10 +253,7 @@ def qris_picture(code: str):
     purchase = _own_purchase(code)
     if purchase.status != "pending" or not purchase.payment_qr:
         abort(404)
-    response = current_app.response_class(qr_png(purchase.payment_qr), mimetype="image/png")
-    response.headers["Content-Disposition"] = f'attachment; filename="qris-{purchase.code}.png"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return qrcodes.qris_picture(purchase.payment_qr, purchase.code)
 
 
 @bp.get("/pesanan/<code>/batal")

@@ -4,14 +4,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..forms import GeraiForm, GeraiQueryForm
+from ..orders.models import channel_choices
 from ..params import DayField, record_id
 from ..places import KELURAHAN_BY_KECAMATAN
 
 REQUIRED = _l("Wajib diisi.")
-CHANNELS = [SelectChoice("", _l("Semua kanal")), SelectChoice("online", _l("Daring")),
-            SelectChoice("fair_qr", _l("Pameran, QR")),
-            SelectChoice("fair_cash", _l("Pameran, tunai")),
-            SelectChoice("fair_sqris", _l("Pameran, QRIS statis (tanpa konfirmasi gateway)"))]
+CHANNELS = channel_choices()
 
 
 class CooperativeForm(GeraiForm):

@@ -33,7 +33,7 @@ from ..params import plain_text, record_id, whole_number
 from ..payments import gateway as contract
 from ..payments import runner, settlement, strays
 from ..payments.models import StrayPayment
-from ..qrcodes import qr_png, qr_svg
+from ..qrcodes import qr_svg, qris_picture
 from ..timeutil import jakarta_day_start, today_in_jakarta
 from . import services, till
 from .models import Fair, Stand, StandItem
@@ -444,10 +444,5 @@ def pay_qris_picture(token: str):
     purchase = _charge_or_404(token)
     if purchase.status != "pending" or not purchase.payment_qr:
         abort(404)
-    response = current_app.response_class(qr_png(purchase.payment_qr),
-                                          mimetype="image/png")
-    response.headers["Content-Disposition"] = f'attachment; filename="qris-{purchase.code}.png"'
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return qris_picture(purchase.payment_qr, purchase.code)
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,6 +20,18 @@ FULFILMENTS = ("pickup", "delivery", "stand")
 CHANNELS = ("online", "fair_qr", "fair_cash", "fair_sqris")
 # Money the shop received itself: the platform owes it nothing for these sales.
 SHOP_HELD = ("fair_cash", "fair_sqris")
+# How reports, statements, filters and the cooperative's list name a channel: one place.
+CHANNEL_NAMES = {"online": _l("Daring"), "fair_qr": _l("Pameran, QR"),
+                 "fair_cash": _l("Pameran, tunai"),
+                 "fair_sqris": _l("Pameran, QRIS statis (tanpa konfirmasi gateway)")}
+
+
+def channel_choices() -> list:
+    """Every channel as a filter's choices, after "all of them"."""
+    from wtforms.fields.choices import SelectChoice
+
+    return [SelectChoice("", _l("Semua kanal")),
+            *(SelectChoice(code, name) for code, name in CHANNEL_NAMES.items())]
 
 # What a seller may do next from each state.
 NEXT_STATUSES = {

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
+from ..money import format_rupiah
 from ..params import plain_text
 from . import settlement
 
@@ -24,5 +25,5 @@ def record_cash_refund(stray) -> bool:
         return False
     db.session.commit()
     flash(_("Pengembalian tunai %(amount)s oleh %(name)s tercatat.",
-            amount=f"Rp{stray.amount:,}".replace(",", "."), name=name))
+            amount=format_rupiah(stray.amount), name=name))
     return True

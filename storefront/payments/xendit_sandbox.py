@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask, jsonify, render_template_string, request
 from flask_babel import Babel
 
+from ..money import format_rupiah
 from . import qris
 
 log = logging.getLogger(__name__)
@@ -312,8 +313,8 @@ gambarnya.</p>
 <dl id="rincian">
   <dt>Penjual</dt><dd id="penjual">{{ code.merchant_name }} · {{ code.merchant_city }}</dd>
   <dt>NMID</dt><dd>{{ code.nmid or "-" }}</dd>
-  <dt>Nominal</dt><dd id="nominal">{{ "Rp{:,}".format(code.amount).replace(",", ".")
-                                       if code.amount else "ditulis pembayar" }}</dd>
+  <dt>Nominal</dt><dd id="nominal">{{ rupiah(code.amount) if code.amount
+                                       else "ditulis pembayar" }}</dd>
   <dt>Referensi</dt><dd>{{ code.reference or "-" }}</dd>
 </dl>
 <form method="post" action="{{ base }}/wallet/pay">
@@ -501,7 +502,7 @@ def create_xendit_sandbox_app(*, secret_key: str, callback_url: str | None, call
     def wallet_page(message: str = "", code: qris.Qris | None = None, status: int = 200):
         base = request.script_root
         return render_template_string(WALLET_PAGE, message=message, code=code, apps=APPS,
-                                      base=base), status
+                                      base=base, rupiah=format_rupiah), status
 
     @app.route("/wallet", methods=["GET", "POST"])
     def wallet():
@@ -535,7 +536,7 @@ def create_xendit_sandbox_app(*, secret_key: str, callback_url: str | None, call
                                       late=outcome == "terlambat")
             except Error as error:
                 return wallet_page(f"Ditolak: {error.message}", status=error.status)
-        amount = "Rp{:,}".format(payment["amount"]).replace(",", ".")
-        return wallet_page(f"Berhasil dibayar {amount} ({payment['id']}).")
+        return wallet_page(f"Berhasil dibayar {format_rupiah(payment['amount'])} "
+                           f"({payment['id']}).")
 
     return app

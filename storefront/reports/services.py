@@ -18,6 +18,7 @@ from ..cooperatives.services import month_expression
 from ..extensions import db
 from ..ledger import services as ledger
 from ..ledger.models import LedgerEntry
+from ..orders.models import CHANNEL_NAMES
 from ..places import KELURAHAN_BY_KECAMATAN
 from ..timeutil import jakarta_day_start
 
@@ -30,8 +31,6 @@ DIMENSIONS = {
     "kanal": LedgerEntry.channel,
     "toko": LedgerEntry.shop_id,
 }
-CHANNEL_NAMES = {"online": "Daring", "fair_qr": "Pameran, QR", "fair_cash": "Pameran, tunai",
-                 "fair_sqris": "Pameran, QRIS statis (tanpa konfirmasi gateway)"}
 TYPE_NAMES = {"umkm": "UMKM", "koperasi": "Koperasi"}
 
 
@@ -72,7 +71,7 @@ def _labels(by: str, keys: list) -> dict:
     if by == "toko":
         return dict(db.session.execute(select(Shop.id, Shop.name).where(Shop.id.in_(ids))).all())
     if by == "kanal":
-        return CHANNEL_NAMES
+        return {code: str(name) for code, name in CHANNEL_NAMES.items()}
     if by == "jenis":
         return TYPE_NAMES
     return {}

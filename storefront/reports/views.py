@@ -16,6 +16,7 @@ from wtforms.validators import Optional, ValidationError
 from ..exports import export_response
 from ..forms import GeraiQueryForm
 from ..htmx import render
+from ..orders.models import channel_choices
 from ..params import DayField, calendar_month
 from ..timeutil import today_in_jakarta
 from . import services
@@ -26,9 +27,7 @@ BY = [SelectChoice("kecamatan", _l("Kecamatan")), SelectChoice("kelurahan", _l("
       SelectChoice("kategori", _l("Kategori")), SelectChoice("jenis", _l("Jenis toko")),
       SelectChoice("koperasi", _l("Koperasi")), SelectChoice("kanal", _l("Kanal")),
       SelectChoice("toko", _l("Toko"))]
-CHANNELS = [SelectChoice("", _l("Semua kanal")), SelectChoice("online", _l("Daring")),
-            SelectChoice("fair_qr", _l("Pameran, QR")), SelectChoice("fair_cash", _l("Pameran, tunai")),
-            SelectChoice("fair_sqris", _l("Pameran, QRIS statis (tanpa konfirmasi gateway)"))]
+CHANNELS = channel_choices()
 MAX_DAYS = 731
 
 
