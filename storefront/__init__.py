@@ -94,7 +94,7 @@ def mount_sandbox_gateway(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import i18n, observability, security, templating, worker
+    from . import api, i18n, observability, security, templating, worker
     from .indexing import services as indexing
 
     db.init_app(app)
@@ -113,12 +113,14 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     templating.init_app(app)
     indexing.init_app(app)
+    api.init_app(app)
     worker.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts
     from .admin.views import bp as admin
+    from .api import bp as api
     from .basket.views import bp as basket
     from .catalogue.views import bp as catalogue
     from .checkout.views import bp as checkout
@@ -150,6 +152,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cooperatives)
     app.register_blueprint(ledger)
     app.register_blueprint(reports)
+    app.register_blueprint(api)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -34,6 +34,10 @@ MESSAGES = {
 
 
 def error_page(status: int, detail: str | None = None):
+    from .api.problems import is_api_request, problem_response
+
+    if is_api_request():  # the API answers every error as an RFC 9457 problem
+        return problem_response(status, detail)
     title, message = MESSAGES.get(status, MESSAGES[500])
     from .observability import request_id
 

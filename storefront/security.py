@@ -47,6 +47,8 @@ def init_app(app: Flask) -> None:
         refused before any view runs, CSRF token or not (defence in depth)."""
         if request.method in SAFE_METHODS or request.endpoint in CROSS_SITE_ENDPOINTS:
             return None
+        if (request.endpoint or "").startswith("api."):
+            return None  # key in a header, no cookie: a client app's origin (storefront/api)
         origin = request.headers.get("Origin")
         # Host only: behind a TLS proxy the app may see http while the browser says https.
         if origin and origin != "null" and urlsplit(origin).netloc != request.host:

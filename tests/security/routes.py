@@ -18,6 +18,12 @@ ADMIN = frozenset({"admin"})
 NOBODY: frozenset = frozenset()
 
 
+# No browser session may use these, whoever is signed in: only an API key in the
+# Authorization header (tests/api/test_keys.py: every actor's session, with and without a
+# CSRF token, gets 401 and changes nothing).
+API_KEY_ONLY = "api key only"
+
+
 @dataclass(frozen=True)
 class Route:
     url: str  # formatted with World.ids
@@ -200,6 +206,22 @@ ROUTES: dict[str, Route] = {
     "reports.export": Route("/laporan/ekspor.csv", get=READERS),
     "reports.coverage": Route("/laporan/cakupan", get=READERS),
     "reports.growth": Route("/laporan/naik-kelas", get=READERS),
+    # --- the JSON API (storefront/api): public reads, and calls a key authenticates ---
+    "api.openapi": Route("/api/v1/openapi.json", get=EVERYONE),
+    "api.search_products": Route("/api/v1/products?q=keripik", get=EVERYONE),
+    "api.product": Route("/api/v1/products/{public_product_id}", get=EVERYONE),
+    "api.shops": Route("/api/v1/shops", get=EVERYONE),
+    "api.shop": Route("/api/v1/shops/{shop_slug}", get=EVERYONE),
+    "api.categories": Route("/api/v1/categories", get=EVERYONE),
+    "api.places": Route("/api/v1/places", get=EVERYONE),
+    "api.fair_list": Route("/api/v1/fairs", get=EVERYONE),
+    "api.fair": Route("/api/v1/fairs/{fair}", get=EVERYONE),
+    "api.stand": Route("/api/v1/fairs/{fair}/stands/{stand}", get=EVERYONE),
+    "api.order": Route("/api/v1/orders/{purchase_code}", note=API_KEY_ONLY),
+    "api.create_cart": Route("/api/v1/carts", note=API_KEY_ONLY),
+    "api.cart": Route("/api/v1/carts/x", note=API_KEY_ONLY),
+    "api.start_checkout": Route("/api/v1/carts/x/checkout", note=API_KEY_ONLY),
+    "api.sales_report": Route("/api/v1/reports/sales", note=API_KEY_ONLY),
 }
 
 # Served by other code than Gerai's views: the static folder (no state at all).

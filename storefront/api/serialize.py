@@ -1,0 +1,48 @@
+"""Rows to API shapes: canonical web URLs and the three photo sizes on every item."""
+
+from __future__ import annotations
+
+from flask import g, url_for
+
+from ..media import WIDTHS
+from . import schemas
+
+
+def _media(key: str, width: int) -> str:
+    if "api_media_prefix" not in g:
+        g.api_media_prefix = url_for("media.serve", filename="p/", _external=True)
+    return f"{g.api_media_prefix}{key}-{width}.webp"
+
+
+def photo_urls(key: str) -> schemas.PhotoUrls:
+    small, medium, large = WIDTHS
+    return schemas.PhotoUrls(small=_media(key, small), medium=_media(key, medium),
+                             large=_media(key, large))
+
+
+def shop_ref(shop) -> schemas.ShopRef:
+    return schemas.ShopRef(id=shop.id, slug=shop.slug, name=shop.name, type=shop.type,
+                           kecamatan=shop.kecamatan, kelurahan=shop.kelurahan,
+                           url=url_for("catalogue.shop", slug=shop.slug, _external=True))
+
+
+def shop(found) -> schemas.Shop:
+    return schemas.Shop(**shop_ref(found).model_dump(), description=found.description or "",
+                        delivery_fee=found.delivery_fee,
+                        logo=photo_urls(found.logo_key) if found.logo_key else None)
+
+
+def product(item, detail: bool = False):
+    fields = dict(
+        id=item.id, name=item.name,
+        url=url_for("catalogue.product", product_id=item.id, slug=item.slug, _external=True),
+        price=item.price, in_stock=item.in_stock, stock=item.stock, shop=shop_ref(item.shop),
+        category=schemas.CategoryRef(slug=item.category.slug, name=item.category.name),
+        photos=[schemas.Photo(alt=image.alt or item.name, width=image.width, height=image.height,
+                              urls=photo_urls(image.key)) for image in item.images],
+        variants=[schemas.Variant(id=v.id, name=v.name, price=v.price, in_stock=v.stock > 0)
+                  for v in item.variants],
+        option_name=item.option_name)
+    if detail:
+        return schemas.ProductDetail(**fields, description=item.description or "")
+    return schemas.Product(**fields)
