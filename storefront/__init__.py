@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from . import config as settings
+from . import tasks
 from .extensions import babel, cache, csrf, db, limiter, login_manager, migrate
 
 
@@ -27,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_commands(app)
     mount_sandbox_gateway(app)
     trust_proxies(app)
+    tasks.start_embedded_if_asked(app)  # last: its first task may touch any model
     return app
 
 
@@ -94,7 +96,7 @@ def mount_sandbox_gateway(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import api, i18n, observability, security, templating, worker
+    from . import api, i18n, observability, security, templating
     from .indexing import services as indexing
 
     db.init_app(app)
@@ -114,7 +116,7 @@ def register_extensions(app: Flask) -> None:
     templating.init_app(app)
     indexing.init_app(app)
     api.init_app(app)
-    worker.init_app(app)
+    tasks.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -167,10 +169,11 @@ def register_commands(app: Flask) -> None:
     from .backups.commands import backup, restore
     from .checkout.commands import payments_reconcile
     from .demo.commands import seed_demo
-    from .indexing.commands import search_reindex, search_setup, search_worker, worker
+    from .indexing.commands import search_reindex, search_setup, search_worker
     from .ledger.commands import ledger_check
     from .reference import seed_reference
     from .seller.commands import catalogue_import
+    from .tasks import worker_command
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
@@ -181,7 +184,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(search_reindex)
     app.cli.add_command(search_setup)
     app.cli.add_command(search_worker)
-    app.cli.add_command(worker)
+    app.cli.add_command(worker_command)
     app.cli.add_command(ledger_check)
     app.cli.add_command(backup)
     app.cli.add_command(restore)

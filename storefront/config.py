@@ -59,9 +59,17 @@ def from_environment() -> dict:
         "MEILI_INDEX_PREFIX": os.environ.get("MEILI_INDEX_PREFIX", "gerai"),
         # Past this a search falls back to the database: the page must not wait on the engine.
         "MEILI_TIMEOUT": float(os.environ.get("MEILI_TIMEOUT", 0.3)),
-        # Run the background worker (search outbox, payment reconciliation) as a
-        # thread inside the web process: one process on one machine (make run).
+        # Run the task queue's consumer (imports, search outbox, payment reconciliation)
+        # as threads inside the web process: one process on one machine (make run).
         "WORKER_THREAD": _bool("WORKER_THREAD", False),
+        # Where tasks wait (storefront/tasks.py): "redis" when REDIS_URL is set, else
+        # "sqlite" (a file in the instance folder); tests run them at once ("immediate").
+        "TASK_QUEUE": os.environ.get("TASK_QUEUE", ""),
+        "TASK_QUEUE_PATH": os.environ.get("TASK_QUEUE_PATH", ""),
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # An import "running" with no sign of life for this long is reported failed
+        # (0: 2 minutes on PostgreSQL, which writes a heartbeat; 15 on SQLite).
+        "IMPORT_STALE_SECONDS": int(os.environ.get("IMPORT_STALE_SECONDS", 0)),
         "MEDIA_ROOT": os.environ.get("MEDIA_ROOT", str(INSTANCE / "media")),
         # "sandbox" (the local Stripe-compatible test gateway) on a laptop; Stripe in production.
         "PAYMENT_GATEWAY": os.environ.get("PAYMENT_GATEWAY", "stripe" if production else "sandbox"),

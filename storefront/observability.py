@@ -266,6 +266,15 @@ class DatabaseFigures:
         seen = worker_last_seen()
         yield GaugeMetricFamily("gerai_worker_seen_seconds_ago", "Since the worker's last round",
                                 value=time.time() - seen if seen else -1)
+        from .tasks import figures
+
+        queue = figures(current_app)
+        yield GaugeMetricFamily("gerai_queue_pending", "Tasks waiting for a consumer (-1: queue "
+                                "down)", value=queue["pending"])
+        yield GaugeMetricFamily("gerai_queue_scheduled", "Tasks waiting for their time",
+                                value=queue["scheduled"])
+        yield GaugeMetricFamily("gerai_queue_failed", "Tasks that ended in an error",
+                                value=queue["failed"])
 
 
 @bp.get("/metrics")

@@ -1,7 +1,8 @@
-"""The background worker: search outbox all the time, payment reconciliation every minute.
+"""A blocking loop over the background work, for tests and benchmarks that want the
+search outbox applied continuously in a thread of their own (and killed mid-batch).
 
-Runs as ``flask --app storefront worker`` beside the web processes, or as a
-thread inside the web process when WORKER_THREAD is on (``make run``).
+Gerai itself runs this work on its task queue (``storefront/tasks.py``): ``flask worker``
+in production, consumer threads inside ``make run``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable
 
-from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
@@ -45,20 +45,3 @@ def run(stop: threading.Event, *, search: bool = True, payments: bool = True,
             last_reconcile = time.monotonic()
         if not applied:
             stop.wait(interval)
-
-
-def start_thread(app: Flask) -> threading.Event:
-    stop = threading.Event()
-
-    def loop():
-        with app.app_context():
-            run(stop)
-
-    threading.Thread(target=loop, name="gerai-worker", daemon=True).start()
-    app.extensions["gerai.worker_stop"] = stop
-    return stop
-
-
-def init_app(app: Flask) -> None:
-    if app.config.get("WORKER_THREAD"):
-        start_thread(app)

@@ -111,6 +111,21 @@ def app(app_config):
         db.engine.dispose()
 
 
+@pytest.fixture
+def task_consumer(app):
+    """The app's tasks go on a real queue (in memory) taken by consumer threads, as in
+    production, instead of running at once in the caller."""
+    from storefront import tasks
+
+    immediate = app.extensions["gerai.tasks"]
+    tasks.install(app, "memory")
+    consumer = tasks.start_embedded(app)
+    yield consumer
+    tasks.stop_embedded(app)
+    app.extensions["gerai.tasks"] = immediate
+    app.config["TASK_QUEUE"] = ""
+
+
 def _empty_tables():
     tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as connection:

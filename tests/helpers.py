@@ -79,3 +79,14 @@ def gateway_says(purchase, payment):
     settlement.apply(purchase, payment, source="webhook")
     db.session.commit()
     return purchase
+
+
+def redis_reason(url: str = "redis://127.0.0.1:6379/0") -> str | None:
+    """Why the Redis server cannot be used (None when it answers)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        return f"no Redis at {url}: {error}"
+    return None

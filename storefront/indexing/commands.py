@@ -1,9 +1,6 @@
-import threading
-
 import click
 from flask.cli import with_appcontext
 
-from .. import worker as background
 from . import services
 
 
@@ -32,28 +29,9 @@ def search_setup():
 
 
 @click.command("search-worker")
-@click.option("--once", is_flag=True, help="Apply what is pending, then exit.")
+@click.option("--once", is_flag=True, hidden=True, help="Kept for old scripts; always once now.")
 @with_appcontext
 def search_worker(once: bool):
-    """Apply the search outbox to the search backend, batch by batch."""
-    if once:
-        click.echo(f"{services.drain_outbox()} perubahan diterapkan.")
-        return
-    click.echo("Search worker berjalan; Ctrl+C untuk berhenti.")
-    run_until_interrupted(search=True, payments=False)
-
-
-@click.command("worker")
-@with_appcontext
-def worker():
-    """Everything in the background: search outbox, and payment reconciliation each minute."""
-    click.echo("Worker berjalan; Ctrl+C untuk berhenti.")
-    run_until_interrupted(search=True, payments=True)
-
-
-def run_until_interrupted(**jobs):
-    stop = threading.Event()
-    try:
-        background.run(stop, **jobs)
-    except KeyboardInterrupt:
-        stop.set()
+    """Apply what is pending in the search outbox now, then exit (the queue does it
+    continuously: ``flask worker``)."""
+    click.echo(f"{services.drain_outbox()} perubahan diterapkan.")

@@ -24,6 +24,7 @@ from .. import fragments
 from ..catalogue.models import Category, Product, Shop
 from ..exhibitions.models import Fair, Stand, StandItem
 from ..extensions import db
+from ..tasks import outbox_written
 from ..timeutil import today_in_jakarta, utcnow
 from .models import SearchOutbox
 
@@ -85,6 +86,7 @@ def _enqueue_changes(session: Session, _context) -> None:
             product_ids.add(obj.product_id)  # on a stand (or off it): its stand codes change
     if not (product_ids or shop_ids or category_ids):
         return
+    outbox_written(session)  # the commit enqueues a drain
     connection = session.connection()
     now = utcnow()
     table = SearchOutbox.__table__
@@ -263,6 +265,7 @@ def reindex(progress: Callable[[int], None] | None = None) -> int:
     # index through the outbox: write it once more into the index now serving.
     changed = select(Product.id, literal(utcnow()), literal(utcnow()), literal(0)).where(
         Product.updated_at >= started)
+    outbox_written(db.session)
     db.session.execute(insert(SearchOutbox.__table__).from_select(
         ["product_id", "enqueued_at", "available_at", "attempts"], changed))
     db.session.commit()

@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import Flask, has_request_context
+from flask import current_app, has_request_context
 from flask_babel import gettext as _babel_gettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -82,6 +82,7 @@ MAX_VARIANTS = 28
 NAME_MAX, SKU_MAX, OPTION_MAX, VARIANT_MAX, DESCRIPTION_MAX = 140, 64, 40, 60, 5000
 WEIGHT_MIN, WEIGHT_MAX = 1, 100_000
 STALE_AFTER = timedelta(minutes=15)  # a "running" job with no sign of life is reported failed
+STALE_AFTER_WITH_HEARTBEAT = timedelta(minutes=2)  # ... where it writes a heartbeat (PostgreSQL)
 
 COLUMNS = ("sku", "nama", "kategori", "harga", "stok", "berat_gram", "status", "deskripsi",
            "opsi", "varian")
@@ -1097,7 +1098,7 @@ def _update(item: Item, product: Product, counts: list) -> None:
 # --- jobs: the web import with progress ------------------------------------------------
 
 _progress: dict[int, tuple[int, int]] = {}  # job id -> (rows done, rows in total)
-_threads: dict[int, threading.Thread] = {}
+_running: set[int] = set()  # jobs running in this process
 _lock = threading.Lock()
 _KEEP_PROGRESS = 1000
 
@@ -1122,18 +1123,19 @@ def progress_of(job: ImportJob) -> tuple[int, int]:
 
 def running_here(job_id: int) -> bool:
     with _lock:
-        thread = _threads.get(job_id)
-    return thread is not None and thread.is_alive()
+        return job_id in _running
 
 
 def wait(job_id: int, timeout: float = 30) -> bool:
-    """Wait for this process's thread of a job (tests, the benchmark); True when it ended."""
-    with _lock:
-        thread = _threads.get(job_id)
-    if thread is not None:
-        thread.join(timeout)
-        return not thread.is_alive()
-    return True
+    """Wait until a job has left "running" (tests, the benchmark); True when it has."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = db.session.scalar(select(ImportJob.status).where(ImportJob.id == job_id))
+        db.session.rollback()  # see the other thread's commit next time
+        if status != "running":
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def create_job(shop_id: int, user_id: int | None, filename: str, data: bytes, plan: Plan) -> ImportJob:
@@ -1171,27 +1173,14 @@ def claim(job: ImportJob) -> bool:
     return bool(claimed)
 
 
-def start(app: Flask, job_id: int) -> None:
-    """Run a claimed job: in a thread with its own app context, or inline in tests."""
-    if app.config.get("TESTING") and app.config.get("IMPORT_SYNC"):
-        with app.app_context():
-            try:
-                run_job(job_id)
-            finally:
-                db.session.remove()
-        return
+def start(job_id: int) -> None:
+    """Hand a claimed job to the task queue (in tests: run it here and now)."""
+    from .. import tasks
 
-    def main():
-        with app.app_context():
-            try:
-                run_job(job_id)
-            finally:
-                db.session.remove()
-
-    thread = threading.Thread(target=main, name=f"catalogue-import-{job_id}", daemon=True)
-    with _lock:
-        _threads[job_id] = thread
-    thread.start()
+    if not tasks.enqueue("import_catalogue", job_id):
+        _finish(job_id, status="failed", done=0, error=_(
+            "Antrean kerja server sedang tidak tersedia. Tidak ada yang tersimpan; coba lagi "
+            "sebentar lagi."))
 
 
 def _finish(job_id: int, **values) -> None:
@@ -1205,6 +1194,19 @@ def run_job(job_id: int) -> None:
     job = db.session.get(ImportJob, job_id)
     if job is None or job.status != "running":
         return
+    with _lock:
+        if job_id in _running:
+            return
+        _running.add(job_id)
+    try:
+        _run_claimed(job)
+    finally:
+        with _lock:
+            _running.discard(job_id)
+
+
+def _run_claimed(job: ImportJob) -> None:
+    job_id = job.id
     data, filename, shop_id, user_id, total = (job.content or b"", job.filename, job.shop_id,
                                                job.user_id, job.total)
     previewed = previewed_stock(job)
@@ -1265,15 +1267,46 @@ def previewed_stock(job: ImportJob) -> dict[str, int]:
         if isinstance(seen, dict) else {}
 
 
-def check_stale(job: ImportJob) -> None:
-    """A job still "running" with no thread here and no sign of life was cut off."""
-    if job.status != "running" or running_here(job.id):
-        return
+def _stale_after() -> timedelta:
+    # PostgreSQL jobs write a heartbeat twice a second while they run; SQLite ones cannot
+    # (one writer), so only a long silence there means the process is gone.
+    seconds = current_app.config.get("IMPORT_STALE_SECONDS")
+    if seconds:
+        return timedelta(seconds=seconds)
+    return STALE_AFTER if db.engine.dialect.name == "sqlite" else STALE_AFTER_WITH_HEARTBEAT
+
+
+def _is_stale(job: ImportJob) -> bool:
     last = job.heartbeat_at or job.started_at or job.created_at
-    if utcnow() - last > STALE_AFTER:
-        _finish(job.id, status="failed", done=0, error=_(
+    return (job.status == "running" and not running_here(job.id)
+            and utcnow() - last > _stale_after())
+
+
+def _fail_stale(job_id: int) -> bool:
+    """running -> failed, with the reason, only if it still shows no sign of life."""
+    last_allowed = utcnow() - _stale_after()
+    failed = db.session.execute(
+        update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == "running",
+                                db.func.coalesce(ImportJob.heartbeat_at, ImportJob.started_at,
+                                                 ImportJob.created_at) < last_allowed)
+        .values(status="failed", done=0, finished_at=utcnow(), error=_(
             "Impor terhenti (server dimulai ulang). Tidak ada yang tersimpan; jalankan lagi."))
+    ).rowcount
+    db.session.commit()
+    return bool(failed)
+
+
+def check_stale(job: ImportJob) -> None:
+    """A job still "running" with no worker here and no sign of life was cut off."""
+    if _is_stale(job):
+        _fail_stale(job.id)
         db.session.refresh(job)
+
+
+def fail_stale_jobs() -> int:
+    """The queue's sweep: every job cut off mid-way is reported failed, never left running."""
+    ids = db.session.scalars(select(ImportJob.id).where(ImportJob.status == "running")).all()
+    return sum(_fail_stale(job_id) for job_id in ids if not running_here(job_id))
 
 
 # --- export and template --------------------------------------------------------------

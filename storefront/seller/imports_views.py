@@ -159,7 +159,7 @@ def confirm_import(job_id: int):
         job.unchanged_count, job.error_count = counts["same"], 0
         db.session.commit()
         if imports.claim(job):
-            imports.start(current_app._get_current_object(), job.id)
+            imports.start(job.id)
     return redirect(url_for(".import_job", job_id=job.id), 303)
 
 

@@ -122,12 +122,12 @@ def test_worker_once_drains_the_outbox(runner, app):
     assert found("aren")
 
 
-def test_worker_thread_applies_changes_by_itself(app_config):
+def test_the_queue_applies_changes_by_itself(app_config):
     import time
 
-    from storefront import create_app
+    from storefront import create_app, tasks
 
-    app = create_app({**app_config, "WORKER_THREAD": True})
+    app = create_app({**app_config, "WORKER_THREAD": True, "TASK_QUEUE": "memory"})
     try:
         with app.app_context():
             product = ProductFactory(name="Bir Pletok Botol")
@@ -136,7 +136,7 @@ def test_worker_thread_applies_changes_by_itself(app_config):
                 time.sleep(0.05)
             assert found("pletok") == {product.id}
     finally:
-        app.extensions["gerai.worker_stop"].set()
+        tasks.stop_embedded(app)
         with app.app_context():
             db.session.remove()
             from tests.conftest import _empty_tables

@@ -56,11 +56,6 @@ def xlsx_bytes(rows, extra_sheet=False) -> bytes:
 
 
 @pytest.fixture
-def sync_import(app):
-    app.config["IMPORT_SYNC"] = True
-
-
-@pytest.fixture
 def categories(app):
     makanan = CategoryFactory(name="Makanan", slug="makanan")
     camilan = CategoryFactory(name="Keripik & Camilan", slug="keripik-camilan", parent=makanan)
@@ -70,7 +65,7 @@ def categories(app):
 
 
 @pytest.fixture
-def seller(app, auth, categories, sync_import):
+def seller(app, auth, categories):
     user = UserFactory(email="sri@contoh.id", roles=["shopper", "seller"])
     shop = ShopFactory(owner=user, name="Dapur Bu Sri", slug="dapur-bu-sri")
     auth.login("sri@contoh.id")
@@ -487,10 +482,10 @@ def test_upload_and_confirm_need_the_csrf_token(client, seller):
     assert count(Product) == 0
 
 
-# --- the import running in a thread with htmx polling -------------------------------------
+# --- the import running on the task queue with htmx polling -------------------------------------
 
-def test_threaded_import_reports_progress_until_done(client, seller, app, monkeypatch):
-    app.config["IMPORT_SYNC"] = False
+def test_queued_import_reports_progress_until_done(client, seller, app, monkeypatch,
+                                                   task_consumer):
     monkeypatch.setattr(imports, "CHUNK_ROWS", 50)
     release, reached = threading.Event(), threading.Event()
     original = imports._apply_batch
@@ -531,8 +526,7 @@ def test_threaded_import_reports_progress_until_done(client, seller, app, monkey
     assert (job.status, job.done, job.total, job.finished_at is not None) == ("done", 120, 120, True)
 
 
-def test_a_failing_import_writes_nothing(client, seller, app, monkeypatch):
-    app.config["IMPORT_SYNC"] = False
+def test_a_failing_import_writes_nothing(client, seller, app, monkeypatch, task_consumer):
     monkeypatch.setattr(imports, "CHUNK_ROWS", 50)
     original = imports._apply_batch
     calls = []
@@ -552,9 +546,9 @@ def test_a_failing_import_writes_nothing(client, seller, app, monkeypatch):
     assert count(Product) == 0 and count(StockAdjustment) == 0 and pending_count() == 0
     # The file is still there: the seller can try again from the preview.
     monkeypatch.setattr(imports, "_apply_batch", original)
-    app.config["IMPORT_SYNC"] = True
     assert "/jalankan" in client.get(f"/penjual/produk/impor/{job_id}").get_data(as_text=True)
     confirm(client, job_id)
+    assert imports.wait(job_id, 30)
     assert count(Product) == 120
 
 
