@@ -44,7 +44,14 @@ static/vendor/htmx.min.js: package.json package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 
-assets: static/vendor/htmx.min.js
+# The API reference page (/api/v1/): Swagger UI from the same lock file, served from static/
+# under the app's CSP (no CDN). package.json turns off its dependency's install-time telemetry.
+static/vendor/swagger-ui/swagger-ui-bundle.js: static/vendor/htmx.min.js
+	mkdir -p static/vendor/swagger-ui
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+		static/vendor/swagger-ui/
+
+assets: static/vendor/htmx.min.js static/vendor/swagger-ui/swagger-ui-bundle.js
 
 # Tests only: a Meilisearch server binary from its own lock file (never fetched by the
 # front-end `npm ci`, never by `make run`); on other platforms the optional package is

@@ -32,6 +32,9 @@ def init_app(app: Flask) -> None:
     # No cookie or session ever authenticates an API call (keys.py), so there is no
     # ambient authority for a forged cross-site request to borrow.
     csrf.exempt(bp)
+    from .commands import api_key
+
+    app.cli.add_command(api_key)
 
 
 @bp.before_request
@@ -98,4 +101,4 @@ def api_headers(response):
     return response
 
 
-from . import models, private, views  # noqa: E402,F401  (routes and tables of this package)
+from . import models, office, private, reference, views  # noqa: E402,F401  (routes, tables)

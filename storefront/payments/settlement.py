@@ -210,6 +210,9 @@ def _paid(purchase: Purchase, payment: contract.Payment) -> bool:
         .execution_options(populate_existing=True)).unique().all()
     for order in orders:
         ledger.post_sale(order, now)
+    from ..api import webhooks  # order.paid / stand.sale for client apps, in this transaction
+
+    webhooks.paid(orders)
     _empty_basket(purchase.basket_id, orders)
     if payment.fee:
         record_fee(purchase, payment.fee, orders)

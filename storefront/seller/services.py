@@ -379,6 +379,10 @@ def advance_order(order: Order, status: str, note: str | None = None, user=None)
                                 f"Pesanan {order.code} dibatalkan")
     order.status = status
     db.session.flush()
+    if status == "ready":
+        from ..api import webhooks  # order.ready_for_pickup for client apps, in this transaction
+
+        webhooks.record("order.ready_for_pickup", order)
 
 
 # --- dashboard --------------------------------------------------------------------------

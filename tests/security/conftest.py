@@ -105,6 +105,14 @@ def build_world(tag: str = "") -> World:
             for side, label in (("a", "Alfa"), ("b", "Bravo"))}
     membership_b = coops.invite(coop["b"], shops["b"], people["manager_b"])
     db.session.commit()
+    from storefront.api import keys as api_keys
+    from storefront.api.models import WebhookSubscription
+
+    api_key, _token = api_keys.issue("Klien Uji", "Dinas", ["orders:read"], 60)
+    hook = WebhookSubscription(api_key_id=api_key.id, url="https://klien.example/hook",
+                               secret="whsec_uji", events="order.paid")
+    db.session.add(hook)
+    db.session.commit()
     w.ids = {
         "shop_id": shops["b"].id, "pending_shop_id": pending.id, "product_id": draft_b.id,
         "public_product_id": products["b"].id, "image_id": image_b.id, "job_id": job_b.id,
@@ -114,6 +122,7 @@ def build_world(tag: str = "") -> World:
         "coop": coop["b"].slug, "membership_id": membership_b.id,
         "category_id": category.id, "user_id": people["shopper_b"].id,
         "product_slug": products["b"].slug, "shop_slug": shops["b"].slug,
+        "api_key_id": api_key.id, "webhook_id": hook.id,
     }
     return w
 

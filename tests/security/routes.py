@@ -222,6 +222,15 @@ ROUTES: dict[str, Route] = {
     "api.cart": Route("/api/v1/carts/x", note=API_KEY_ONLY),
     "api.start_checkout": Route("/api/v1/carts/x/checkout", note=API_KEY_ONLY),
     "api.sales_report": Route("/api/v1/reports/sales", note=API_KEY_ONLY),
+    "api.reference": Route("/api/v1/", get=EVERYONE),
+    "admin.api_clients": Route("/admin/api", get=READERS),
+    "admin.issue_api_key": Route("/admin/api", post=ADMIN,
+                                 data={"name": "Serangan", "owner": "X", "scopes": "orders:read",
+                                       "rate_limit": "60"}),
+    "admin.revoke_api_key": Route("/admin/api/{api_key_id}/cabut", post=ADMIN),
+    "admin.add_webhook": Route("/admin/api/{api_key_id}/webhook", post=ADMIN,
+                               data={"url": "https://klien.example/hook", "events": "order.paid"}),
+    "admin.stop_webhook": Route("/admin/api/webhook/{webhook_id}/hentikan", post=ADMIN),
 }
 
 # Served by other code than Gerai's views: the static folder (no state at all).
