@@ -66,6 +66,7 @@ def from_environment() -> dict:
         # "sqlite" (a file in the instance folder); tests run them at once ("immediate").
         "TASK_QUEUE": os.environ.get("TASK_QUEUE", ""),
         "TASK_QUEUE_PATH": os.environ.get("TASK_QUEUE_PATH", ""),
+        "TASK_QUEUE_NAME": os.environ.get("TASK_QUEUE_NAME", "gerai"),  # several Gerais, one Redis
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         # An import "running" with no sign of life for this long is reported failed
         # (0: 2 minutes on PostgreSQL, which writes a heartbeat; 15 on SQLite).
