@@ -1,5 +1,6 @@
-"""Background jobs on a real queue (Huey): catalogue imports, the search outbox, payment
-reconciliation, stale-job sweeps.
+"""Background jobs on a real queue (Huey): catalogue imports, the search outbox and
+reindex, payment reconciliation (which also ends expired holds and refunds stray money),
+outgoing API webhooks, stale-job sweeps.
 
 Why Huey: one small, well-kept library that runs embedded on a laptop (SQLite storage,
 consumer threads inside ``make run``) and distributed in production (Redis storage,
@@ -52,8 +53,7 @@ log = logging.getLogger(__name__)
 
 PERIOD_SECONDS = 60
 HEARTBEAT_SECONDS = 15
-_DRAIN_QUEUED = "search-drain-queued"
-_OUTBOX_FLAG = "gerai.outbox_written"
+_AFTER_COMMIT = "gerai.after_commit_tasks"
 FAILURES_KEY = "gerai:tasks:failed"
 
 
@@ -104,11 +104,34 @@ def _make_huey(app: Flask) -> tuple[Huey, str]:
 
 # --- the tasks (bodies run in an app context, with the session removed afterwards) ---------
 
+def _taken(name: str) -> None:
+    """A queued run has started: a commit from now on enqueues another."""
+    queue().huey.get(f"queued:{name}")
+
+
 def _drain_search_outbox() -> int:
     from .indexing.services import drain_outbox
 
-    queue().huey.get(_DRAIN_QUEUED)  # a commit from now on enqueues another drain
+    _taken("drain_search_outbox")
     return drain_outbox()
+
+
+def _deliver_webhooks() -> int:
+    from .api.webhooks import deliver_due
+
+    _taken("deliver_webhooks")
+    sent = total = 0
+    while batch := deliver_due():  # the due ones, retries included
+        sent, total = sent + batch, total + 1
+        if total >= 20:  # leave the worker to others; the next minute takes the rest
+            break
+    return sent
+
+
+def _reindex_search() -> int:
+    from .indexing.services import reindex
+
+    return reindex()
 
 
 def _import_catalogue(job_id: int) -> None:
@@ -142,8 +165,11 @@ TASKS: dict[str, tuple[Callable, int]] = {
     "reconcile_payments": (_reconcile_payments, 0),
     "sweep_imports": (_sweep_imports, 0),
     "heartbeat": (_heartbeat, 0),
+    "deliver_webhooks": (_deliver_webhooks, 0),
+    "reindex_search": (_reindex_search, 0),
 }
-PERIODIC = ("heartbeat", "drain_search_outbox", "reconcile_payments", "sweep_imports")
+PERIODIC = ("heartbeat", "drain_search_outbox", "reconcile_payments", "sweep_imports",
+            "deliver_webhooks")
 
 
 def _in_app(app: Flask, name: str, body: Callable) -> Callable:
@@ -240,31 +266,51 @@ def enqueue(name: str, *args) -> bool:
         return False
 
 
+def after_commit(session: Session, name: str) -> None:
+    """Enqueue task ``name`` once this session's transaction commits (not if it rolls back)."""
+    session.info.setdefault(_AFTER_COMMIT, set()).add(name)
+
+
 def outbox_written(session: Session) -> None:
     """Called by the search outbox when a flush wrote rows: drain after the commit."""
-    session.info[_OUTBOX_FLAG] = True
+    after_commit(session, "drain_search_outbox")
+
+
+# Rows whose commit means a task has work now (besides the periodic sweep that catches a
+# lost enqueue). By name, so this module imports no models.
+_WORK_FOR = {"WebhookDelivery": "deliver_webhooks"}
+
+
+@event.listens_for(Session, "after_flush")
+def _note_work(session: Session, _context) -> None:
+    for obj in session.new:
+        if name := _WORK_FOR.get(type(obj).__name__):
+            after_commit(session, name)
 
 
 @event.listens_for(Session, "after_commit")
-def _drain_after_commit(session: Session) -> None:
-    if not session.info.pop(_OUTBOX_FLAG, False):
+def _enqueue_after_commit(session: Session) -> None:
+    names = session.info.pop(_AFTER_COMMIT, None)
+    if not names:
         return
     try:
         q = queue()
     except (RuntimeError, KeyError):  # no app (a script's own session)
         return
     if q.immediate:
-        return  # tests drain where they mean to; the sweep is not running either
-    try:
-        if q.huey.put_if_empty(_DRAIN_QUEUED, "1"):  # one drain waiting is enough
-            q.enqueue("drain_search_outbox")
-    except Exception as error:  # noqa: BLE001 - the periodic sweep will catch up
-        log.warning("search drain not enqueued: %s", error)
+        return  # tests run these where they mean to; the sweep is not running either
+    for name in names:
+        try:
+            # One waiting run of each is enough: the task takes all that is due.
+            if q.huey.put_if_empty(f"queued:{name}", "1"):
+                q.enqueue(name)
+        except Exception as error:  # noqa: BLE001 - the periodic sweep will catch up
+            log.warning("task %s not enqueued: %s", name, error)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_OUTBOX_FLAG, None)
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 # --- consumers ------------------------------------------------------------------------------

@@ -7,9 +7,18 @@ from . import services
 @click.command("search-reindex")
 @click.option("--if-stale", is_flag=True,
               help="Only when the index does not hold as many products as the database shows.")
+@click.option("--queue", "queued", is_flag=True,
+              help="Hand it to the task queue's workers instead of waiting here.")
 @with_appcontext
-def search_reindex(if_stale: bool):
+def search_reindex(if_stale: bool, queued: bool):
     """Rebuild the search index from the database, with a progress bar."""
+    if queued:
+        from ..tasks import enqueue
+
+        if not enqueue("reindex_search"):
+            raise click.ClickException("Antrean kerja tidak tersedia.")
+        click.echo("Pembangunan ulang indeks diserahkan ke worker.")
+        return
     total = services.visible_count()
     if if_stale and services.backend().count() == total:
         click.echo(f"Indeks sudah lengkap ({total} produk).")

@@ -300,5 +300,6 @@ def retry_failed_now() -> int:
     """Failed changes become due at once instead of after their back-off."""
     result = db.session.execute(update(SearchOutbox).where(SearchOutbox.attempts > 0)
                                 .values(available_at=utcnow()))
+    outbox_written(db.session)
     db.session.commit()
     return result.rowcount

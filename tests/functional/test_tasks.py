@@ -155,3 +155,29 @@ def test_metrics_show_the_queue_and_count_failed_tasks(app, client, task_consume
         time.sleep(0.05)
     assert "\ngerai_queue_failed 1.0" in text
     assert "\ngerai_queue_pending 0.0" in text
+
+
+def test_a_commit_enqueues_each_kind_of_work_once_and_a_rollback_nothing(app, redis_queue):
+    from tests.functional.test_indexing import found
+
+    shop = ShopFactory()
+    redis_queue.huey.storage.flush_all()  # start from an empty queue
+    db.session.add(ProductFactory.build(name="Tidak Jadi", shop=shop))
+    db.session.flush()  # outbox rows written in the transaction...
+    db.session.rollback()  # ...and gone with it: nothing to do
+    assert redis_queue.huey.pending_count() == 0
+    kerak = ProductFactory(name="Kerak Telor", shop=shop)  # a commit: one drain waits
+    ProductFactory(name="Bir Pletok", shop=shop)  # another: still one
+    assert redis_queue.huey.pending_count() == 1
+    # A worker takes it: the index catches up, and the next commit enqueues again.
+    redis_queue.huey.execute(redis_queue.huey.dequeue())
+    assert found("kerak telor") == {kerak.id}
+    ProductFactory(name="Dodol", shop=shop)
+    assert redis_queue.huey.pending_count() == 1
+
+
+def test_every_row_that_means_work_names_a_model_and_a_task(app):
+    # A renamed model would silently stop enqueueing its work (the sweep would still run).
+    models = set(db.Model.registry._class_registry)
+    for model, task in tasks._WORK_FOR.items():
+        assert model in models and task in tasks.TASKS, (model, task)
