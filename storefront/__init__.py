@@ -131,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
     from .exhibitions.views import bp as exhibitions
     from .ledger.views import bp as ledger
     from .media import bp as media
+    from .members.views import bp as members
     from .observability import bp as observability
     from .payments.webhooks import bp as webhooks
     from .reports.views import bp as reports
@@ -153,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(till)
     app.register_blueprint(cooperatives)
     app.register_blueprint(ledger)
+    app.register_blueprint(members)
     app.register_blueprint(reports)
     app.register_blueprint(api)
 
@@ -171,6 +173,7 @@ def register_commands(app: Flask) -> None:
     from .demo.commands import seed_demo
     from .indexing.commands import search_reindex, search_setup, search_worker
     from .ledger.commands import ledger_check
+    from .members.commands import bills_run, books_check
     from .reference import seed_reference
     from .seller.commands import catalogue_import
     from .tasks import worker_command
@@ -186,5 +189,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(search_worker)
     app.cli.add_command(worker_command)
     app.cli.add_command(ledger_check)
+    app.cli.add_command(books_check)
+    app.cli.add_command(bills_run)
     app.cli.add_command(backup)
     app.cli.add_command(restore)

@@ -222,6 +222,37 @@ def _cooperative() -> None:
     db.session.add_all(Membership(cooperative_id=coop.id, shop_id=shop_id, status="active",
                                   joined_at=joined, created_at=joined) for shop_id in members)
     db.session.commit()
+    _coop_members(coop, manager)
+
+
+def _coop_members(coop: Cooperative, manager: User) -> None:
+    """A few people in its member register (the demo shopper among them, to sign in as):
+    three months of bills, payments at the office, a loan from the revolving fund."""
+    from ..members import services as members
+
+    today = today_in_jakarta()
+    start = (today.replace(day=1) - timedelta(days=80)).replace(day=1)
+    shopper = db.session.scalar(select(User).where(User.email == "pembeli@gerai.test"))
+    people = [("Pembeli Demo", "0812 1111 0001", shopper), ("Siti Aminah", "0812 1111 0002", None),
+              ("Budi Santoso", "0812 1111 0003", None), ("Dewi Lestari", "0812 1111 0004", None),
+              ("Ahmad Fauzi", "0812 1111 0005", None)]
+    registered = [members.register(coop, name=name, phone=phone.replace(" ", ""), user=user,
+                                   email=user.email if user else None, kelurahan="Ketapang",
+                                   joined_on=start, actor=manager)
+                  for name, phone, user in people]
+    loan = members.apply_for_loan(registered[0], 3_000_000, 12, "Modal warung sembako")
+    members.decide_loan(loan, True, manager, revolving=True)
+    members.disburse(loan, manager, on=start)
+    month = start
+    while month <= today:
+        members.bill_run(coop.id, month, today=today)
+        for member in registered[1:4]:  # most pay at the office each month; one is late
+            owed = members.open_total(member.id)
+            if owed and member is not registered[3]:
+                members.record_cash(member, owed, manager)
+        month = (month + timedelta(days=32)).replace(day=1)
+    members.deposit(registered[1], 200_000, manager)
+    db.session.commit()
 
 
 def _fair() -> None:

@@ -213,6 +213,10 @@ def _paid(purchase: Purchase, payment: contract.Payment) -> bool:
     from ..api import webhooks  # order.paid / stand.sale for client apps, in this transaction
 
     webhooks.paid(orders)
+    if not orders:  # a cooperative member's bills: allocated and booked in this transaction
+        from ..members import books as member_books
+
+        member_books.purchase_paid(purchase, payment, now)
     _empty_basket(purchase.basket_id, orders)
     if payment.fee:
         record_fee(purchase, payment.fee, orders)
@@ -230,6 +234,15 @@ def record_fee(purchase: Purchase, fee: int, orders: list[Order] | None = None) 
         return False
     orders = orders if orders is not None else list(db.session.scalars(
         select(Order).where(Order.purchase_id == purchase.id).order_by(Order.id)))
+    if not orders:  # a cooperative member's bills: the fee is the cooperative's expense
+        from ..members import books as member_books
+
+        if member_books.gateway_fee(purchase, fee):
+            note("fee", gateway=purchase.gateway, purchase=purchase, amount=fee,
+                 currency="IDR", result="recorded", message="MDR")
+            db.session.flush()
+            return True
+        return False
     total = sum(o.total for o in orders) or 1
     shares = {o.id: fee * o.total // total for o in orders}
     largest = max(orders, key=lambda o: (o.total, -o.id))

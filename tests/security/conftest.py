@@ -124,6 +124,7 @@ def build_world(tag: str = "") -> World:
         "product_slug": products["b"].slug, "shop_slug": shops["b"].slug,
         "api_key_id": api_key.id, "webhook_id": hook.id,
     }
+    w.ids.update(cooperative_members(coop["b"], people))
     return w
 
 
@@ -148,6 +149,25 @@ def fingerprint() -> dict[str, list]:
     for table in sorted(tables):
         if table == "alembic_version":
             continue
-        rows[table] = sorted(map(repr, db.session.execute(text(f'SELECT * FROM "{table}"')).all()))
+        query = f'SELECT * FROM "{table}"'
+        if table == "audit_entry":  # a staff look at a member's page is logged (UU PDP)
+            query += " WHERE action != 'member.view'"
+        rows[table] = sorted(map(repr, db.session.execute(text(query)).all()))
     db.session.rollback()
     return rows
+
+
+def cooperative_members(coop, people) -> dict:
+    """Bravo's cooperative keeps a register: shopper_b is its member (with a loan applied
+    for, savings, a withdrawal asked for, a cash payment); manager_b runs it."""
+    from storefront.members import services as members
+
+    member = members.register(coop, name=f"Anggota {SECRET}", user=people["shopper_b"],
+                              email=people["shopper_b"].email, actor=people["manager_b"])
+    loan = members.apply_for_loan(member, 500_000, 5, f"Usaha {SECRET}")
+    members.deposit(member, 50_000, people["manager_b"])
+    withdrawal = members.request_withdrawal(member, 10_000)
+    payment = members.record_cash(member, 20_000, people["manager_b"])
+    db.session.commit()
+    return {"member_id": member.id, "loan_id": loan.id, "withdrawal_id": withdrawal.id,
+            "receipt_id": payment.id, "staff_email": people["seller_a"].email}
