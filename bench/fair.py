@@ -166,6 +166,15 @@ _QRIS = re.compile(rb'data-qris="([^"]+)"')  # the till's charge panel: #tagihan
 _WALLET_AMOUNT = re.compile(rb'id="nominal">Rp([0-9.]+)<')
 _CHARGE_PATH = re.compile(rb'hx-get="(/pameran/[^"]+/kasir/tagihan/[^"]+)"')
 _HX_HEADERS = re.compile(rb"hx-headers='(\{[^']*\})'")  # what htmx sends with the poll
+_POLLED = {  # a polled block's element and its hx-get (with ?v=, its version: polls.py)
+    target: re.compile(rb'id="%s"[^>]*?hx-get="([^"]+)"' % target.encode())
+    for target in ("tagihan", "penjualan", "dasbor-angka")}
+
+
+def polled(body: bytes, target: str, fallback: str) -> str:
+    """The URL the block ``target`` polls, as htmx asks it (its version in the query)."""
+    found = _POLLED[target].search(body)
+    return html.unescape(found.group(1).decode()) if found else fallback
 _FORM_CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
 _TOTAL_FAIR = re.compile(rb'data-total-fair="(\d+)"')
 _TOTAL_TODAY = re.compile(rb'data-total-today="(\d+)"')
@@ -387,6 +396,17 @@ class Keeper:
     stand: StandInfo
     csrf: str = ""
     poll_tab: Connection | None = None  # htmx polls the charge on a connection of its own
+    sales_url: str = ""  # what the screen's sales list polls now (its hx-get, with ?v=)
+
+
+async def refresh_sales(keeper: Keeper, tally: Tally, connection: Connection | None = None):
+    """The sales list, as htmx asks it: its own hx-get; a 204 leaves it as it is, a new
+    list brings the URL (version) its next poll asks."""
+    page = await ask(keeper.me, tally, "keeper: sales list", "GET", keeper.sales_url,
+                     headers={"HX-Request": "true", "HX-Target": "penjualan"},
+                     expect=(200, 204), connection=connection)
+    if page.status == 200:
+        keeper.sales_url = polled(page.body, "penjualan", keeper.sales_url)
 
 
 async def open_screen(keeper: Keeper, slug: str, tally: Tally | None = None) -> None:
@@ -399,6 +419,7 @@ async def open_screen(keeper: Keeper, slug: str, tally: Tally | None = None) -> 
     if not match:
         raise Broken("stand screen", "no csrf-token")
     keeper.csrf = match.group(1).decode()
+    keeper.sales_url = polled(page.body, "penjualan", path + "/penjualan")
 
 
 def pick_sale(rng: random.Random, items: list[Item]) -> tuple[dict[str, str], int]:
@@ -500,8 +521,9 @@ async def qr_sale(keeper: Keeper, slug: str, fields: dict, total: int, rng: rand
     if not code:
         raise Broken("keeper: sell qr", "no QRIS on screen" if gateway.name == "xendit"
                      else "no pay link on screen")
-    charge_path = charge.group(1).decode()
-    # As htmx does: the panel's hx-headers (X-Version: the state it shows) go with each
+    charge_url = html.unescape(charge.group(1).decode())  # with ?v=: the version it shows
+    charge_path = urlsplit(charge_url).path
+    # As htmx does: the panel's hx-get (with its version) and hx-headers go with each
     # poll, and a 204 (nothing changed) leaves the panel as it is.
     sent_along = _HX_HEADERS.search(answer.body[charge.start():])
     poll_headers = {"HX-Request": "true", "HX-Target": "tagihan",
@@ -524,7 +546,7 @@ async def qr_sale(keeper: Keeper, slug: str, fields: dict, total: int, rng: rand
             elif fine_polls:
                 await asyncio.sleep(FINE_POLL_S)
             fine_polls += confirmed.is_set()
-            page = await ask(me, tally, "keeper: charge poll", "GET", charge_path,
+            page = await ask(me, tally, "keeper: charge poll", "GET", charge_url,
                              headers=poll_headers, expect=(200, 204),
                              connection=keeper.poll_tab)
             if page.status == 204:
@@ -534,6 +556,8 @@ async def qr_sale(keeper: Keeper, slug: str, fields: dict, total: int, rng: rand
                 break
             elif b"charge-pending" not in page.body:
                 raise Broken("keeper: charge poll", "charge closed unpaid")
+            else:  # still pending, shown anew: the new panel polls with its own version
+                charge_url = polled(page.body, "tagihan", charge_url)
             if confirmed.is_set() and time.perf_counter() - moment["confirmed"] > PAID_WITHIN_S:
                 raise Broken("paid", f"not LUNAS within {PAID_WITHIN_S:g} s of the gateway")
     finally:
@@ -574,8 +598,7 @@ async def cash_sale(keeper: Keeper, slug: str, fields: dict, total: int, rng: ra
         tally.resent += 1
         if json.loads(again.body).get("code") != sale["code"]:
             raise Broken("keeper: cash sent again", "answered another sale")
-    await ask(me, tally, "keeper: sales list", "GET", f"/pameran/{slug}/{code}/kasir/penjualan",
-              headers={"HX-Request": "true", "HX-Target": "penjualan"})
+    await refresh_sales(keeper, tally)  # stand.js: "refresh" on the list after a cash sale
 
 
 async def keep_stand(keeper: Keeper, slug: str, rng: random.Random, tally: Tally, start: float,
@@ -604,12 +627,10 @@ async def sales_list(keeper: Keeper, slug: str, tally: Tally, done: asyncio.Even
                      rng: random.Random) -> None:
     """The stand screen's own refresh of its sales list, every 5 s."""
     tab = second_tab(keeper.me)
-    path = f"/pameran/{slug}/{keeper.stand.code}/kasir/penjualan"
     await asyncio.sleep(rng.uniform(0, SALES_LIST_EVERY_S))
     while not done.is_set():
         try:
-            await ask(keeper.me, tally, "keeper: sales list", "GET", path, connection=tab,
-                      headers={"HX-Request": "true", "HX-Target": "penjualan"})
+            await refresh_sales(keeper, tally, tab)
         except Broken as broken:
             tally.fail(broken)
         try:
@@ -637,18 +658,21 @@ async def watch(me: Shopper, slug: str, rng: random.Random, tally: Tally, end: f
     """An organizer's dashboard: the page once, then its figures every 3 s."""
     path = f"/pameran/{slug}/dasbor"
     try:
-        await ask(me, tally, "dashboard: page", "GET", path)
+        page = await ask(me, tally, "dashboard: page", "GET", path)
+        path = polled(page.body, "dasbor-angka", path)
     except Broken as broken:
         tally.fail(broken)
     next_at = time.perf_counter() + rng.uniform(0, DASHBOARD_EVERY_S)
     while next_at < end:
         await asyncio.sleep(max(next_at - time.perf_counter(), 0))
         next_at += DASHBOARD_EVERY_S
-        try:
+        try:  # as htmx asks: the block's hx-get (its version); 204 when nothing changed
             figures = await ask(me, tally, "dashboard: refresh", "GET", path, headers={
-                "HX-Request": "true", "HX-Target": "dasbor-angka"})
-            if not _TOTAL_FAIR.search(figures.body):
-                raise Broken("dashboard: refresh", "no data-total-fair")
+                "HX-Request": "true", "HX-Target": "dasbor-angka"}, expect=(200, 204))
+            if figures.status == 200:
+                if not _TOTAL_FAIR.search(figures.body):
+                    raise Broken("dashboard: refresh", "no data-total-fair")
+                path = polled(figures.body, "dasbor-angka", path)
         except Broken as broken:
             tally.fail(broken)
 
@@ -722,35 +746,54 @@ async def costs(args, port: int, fair: FairInfo, keeper: Keeper, organizer: Shop
     """One request at a time, before the peak: Gerai's CPU for the requests that come
     whether or not anyone buys, times how often the peak asks for them.
 
+    Stand pages twice: the first view of each (rendered: what the peak sees once per
+    stand and worker a minute, FRAGMENT_CACHE_SECONDS) and again (the shared page, what
+    nearly every visitor gets). Polls twice: unchanged (204 from the version in its URL)
+    and rendered (after a change, or without a version).
+
     Returns (what, requests a second in the peak, Gerai CPU ms each, client ms p50)."""
     visitor = browser(20_000, port)
     stands = [f"/pameran/{fair.slug}/{stand.code}" for stand in fair.stands]
     till = f"/pameran/{fair.slug}/{keeper.stand.code}/kasir"
     dashboard = f"/pameran/{fair.slug}/dasbor"
+    sales_list = {"HX-Request": "true", "HX-Target": "penjualan"}
     fragment = {"HX-Request": "true", "HX-Target": "dasbor-angka"}
-    kinds = [  # what, who, path, headers, how often the peak asks (a second)
-        ("visitor: stand page", visitor, stands, {}, args.visitors / 3.5),
-        ("keeper: sales list", keeper.me, [till + "/penjualan"],
-         {"HX-Request": "true", "HX-Target": "penjualan"},
-         len(fair.stands) * (1 / SALES_LIST_EVERY_S + (1 - QR_SHARE) / args.sale_every)),
-        ("stand screen", keeper.me, [till], {}, len(fair.stands) * QR_SHARE / args.sale_every),
+    screen = await keeper.me.call("stand screen", "GET", till)
+    sales_polled = polled(screen.body, "penjualan", till + "/penjualan")
+    page = await organizer.call("dashboard: page", "GET", dashboard)
+    figures_polled = polled(page.body, "dasbor-angka", dashboard)
+    sales_rate = len(fair.stands) / args.sale_every  # each sale changes its stand's list
+    kinds = [  # what, who, paths, headers, how often the peak asks (a second), status, warm
+        ("visitor: stand page, first", visitor, stands, {}, 0.0, 200, False),
+        ("visitor: stand page, shared", visitor, stands, {}, args.visitors / 3.5, 200, True),
+        ("keeper: sales list, unchanged", keeper.me, [sales_polled], sales_list,
+         max(len(fair.stands) / SALES_LIST_EVERY_S - sales_rate, 0), 204, True),
+        ("keeper: sales list, rendered", keeper.me, [till + "/penjualan"], sales_list,
+         sales_rate * (1 + (1 - QR_SHARE)), 200, True),
+        ("stand screen", keeper.me, [till], {}, sales_rate * QR_SHARE, 200, True),
+        ("dashboard: refresh, unchanged", organizer, [figures_polled], fragment, 0.0, 204,
+         True),
         ("dashboard: refresh, cached", organizer, [dashboard], fragment,
-         args.dashboards / DASHBOARD_EVERY_S),
+         args.dashboards / DASHBOARD_EVERY_S, 200, True),
         ("dashboard: figures computed", organizer, [dashboard], {},
-         min(args.dashboards / DASHBOARD_EVERY_S, args.workers / DASHBOARD_CACHE_S)),
+         min(args.dashboards / DASHBOARD_EVERY_S, args.workers / DASHBOARD_CACHE_S), 200,
+         True),
     ]
     rows = []
     try:
-        for what, who, paths, headers, rate in kinds:
-            for n in range(5):  # warm: templates compiled, connections open
-                await who.call(what, "GET", paths[n % len(paths)], headers=headers)
+        for what, who, paths, headers, rate, status, warm in kinds:
+            n = min(count, len(paths)) if not warm else count
+            for path in (paths if warm and len(paths) > 1 else paths[:1] * 5):
+                # warm: templates compiled, connections open, shared pages made
+                await who.call(what, "GET", path, headers=headers, expect=(status,))
             before, took = proc_table(), []
-            for n in range(count):
+            for k in range(n):
+                path = paths[k % len(paths)] if warm else paths[-1 - k]
                 began = time.perf_counter()
-                await who.call(what, "GET", paths[n % len(paths)], headers=headers)
+                await who.call(what, "GET", path, headers=headers, expect=(status,))
                 took.append((time.perf_counter() - began) * 1000)
             cpu = tree_cpu(proc_table(), gerai_pid) - tree_cpu(before, gerai_pid)
-            rows.append((what, rate, cpu * 1000 / count, percentiles(took)["p50"]))
+            rows.append((what, rate, cpu * 1000 / n, percentiles(took)["p50"]))
     except Broken as broken:
         raise SystemExit(f"before the peak, {broken}") from None
     finally:
@@ -768,8 +811,9 @@ def print_costs(rows: list[tuple[str, float, float, float]], workers: int) -> No
         print(f"    {what:<30}{cpu:8.1f}{client:11.1f}{rate:9.1f}/s{rate * cpu / 1000:7.2f}")
     print(f"    {'together':<30}{'':30}{total:7.2f}   of {os.cpu_count()} cores, before a single "
           "sale, webhook, pay page or PostgreSQL's share")
-    print(f"    (visitors: one page every 3.5 s each, were every answer instant; the stand screen's "
-          f"list every {SALES_LIST_EVERY_S:g} s and after each cash sale; the figures are "
+    print(f"    (visitors: one page every 3.5 s each, were every answer instant, nearly all the "
+          f"shared page; the stand screen's list every {SALES_LIST_EVERY_S:g} s, rendered after "
+          f"each sale at its stand (and a cash sale's refresh), else 204; the figures are "
           f"computed at most once per {DASHBOARD_CACHE_S:g} s in each of {workers} workers)")
 
 

@@ -24,6 +24,26 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+def demo_app(folder: Path, products: int):
+    """Gerai on a scratch SQLite database in ``folder`` with the demo seeded (a fair with
+    its stands); rate limits off (not what these benchmarks measure), no worker thread."""
+    from storefront import create_app
+    from storefront.demo.seed import seed
+    from storefront.extensions import db
+    from tests.conftest import IsolatedClient
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'gerai.db'}",
+                      "MEDIA_ROOT": str(folder / "media"), "SEARCH_INDEX_PATH": "",
+                      "RATELIMIT_ENABLED": False, "WORKER_THREAD": False,
+                      "SANDBOX_MOUNT": False, "XENDIT_SANDBOX_MOUNT": False,
+                      "SECRET_KEY": "bench", "WTF_CSRF_SSL_STRICT": False})
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        db.create_all()
+        seed(products=products, shops=45, media_root=folder / "media")
+    return app
+
+
 def cpu_ms(client, url: str, n: int, **kwargs) -> tuple[float, int]:
     for _ in range(10):  # warm: caches filled, templates compiled
         client.get(url, **kwargs)
@@ -43,22 +63,12 @@ def main() -> None:
 
     from sqlalchemy import select
 
-    from storefront import create_app
-    from storefront.demo.seed import DEMO_PASSWORD, seed
+    from storefront.demo.seed import DEMO_PASSWORD
     from storefront.exhibitions.models import Fair, Stand, StandItem
     from storefront.extensions import db
-    from tests.conftest import IsolatedClient
 
-    folder = Path(tempfile.mkdtemp(prefix="gerai-stand-bench-"))
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'gerai.db'}",
-                      "MEDIA_ROOT": str(folder / "media"), "SEARCH_INDEX_PATH": "",
-                      "RATELIMIT_ENABLED": False, "WORKER_THREAD": False,
-                      "SANDBOX_MOUNT": False, "XENDIT_SANDBOX_MOUNT": False,
-                      "SECRET_KEY": "bench", "WTF_CSRF_SSL_STRICT": False})
-    app.test_client_class = IsolatedClient
+    app = demo_app(Path(tempfile.mkdtemp(prefix="gerai-stand-bench-")), args.products)
     with app.app_context():
-        db.create_all()
-        seed(products=args.products, shops=45, media_root=folder / "media")
         fair_slug, code = db.session.execute(
             select(Fair.slug, Stand.code).join(Stand, Stand.fair_id == Fair.id)
             .join(StandItem, StandItem.stand_id == Stand.id).limit(1)).one()

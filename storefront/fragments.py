@@ -15,6 +15,7 @@ from flask_babel import get_locale
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from . import polls
 from .extensions import cache
 
 VERSION_KEY = "catalogue-version"
@@ -30,6 +31,7 @@ def version() -> str:
 
 def bump() -> None:
     cache.set(VERSION_KEY, secrets.token_hex(4), timeout=0)
+    polls.bump([polls.CATALOGUE])  # the dashboard names shops and stands
 
 
 def key(target: str) -> str:

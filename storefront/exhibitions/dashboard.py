@@ -152,16 +152,23 @@ def figures(fair: Fair, day: date | None = None) -> Figures:
     return result
 
 
-def cached_fragment(fair: Fair, render) -> str:
-    """The dashboard's polled fragment, rendered at most once per couple of seconds per fair."""
+VERSION_MARK = "POLL-VERSION-MARK"  # where each organizer's own signed version goes (URL-safe)
+
+
+def cached_fragment(fair: Fair, snapshot, render) -> tuple[str, str]:
+    """The dashboard's polled fragment, rendered at most once per couple of seconds per
+    fair, with the versions it was rendered at (``snapshot``, taken before its figures):
+    a screen given an older render polls again and gets the newer one once it exists."""
+    from .. import polls
+
     seconds = current_app.config.get("FAIR_DASHBOARD_SECONDS", 2)
     key = f"fair-dashboard:{fair.id}:{today_in_jakarta()}"
-    body = cache.get(key) if seconds else None
-    if body is None:
-        body = render(figures(fair))
+    kept = cache.get(key) if seconds else None
+    if kept is None:
+        kept = (render(figures(fair)), snapshot.body(polls.end_of_day()))
         if seconds:
-            cache.set(key, body, timeout=seconds)
-    return body
+            cache.set(key, kept, timeout=seconds)
+    return kept
 
 
 # --- exports -------------------------------------------------------------------------------

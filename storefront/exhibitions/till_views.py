@@ -22,6 +22,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import polls
 from ..checkout.models import Purchase
 from ..checkout.views import holder
 from ..extensions import db, limiter
@@ -75,6 +76,20 @@ def _pay_url(purchase: Purchase) -> str:
     return url_for(".pay", token=purchase.pay_token, _external=True)
 
 
+def _charge_version(snapshot: polls.Snapshot, fair: Fair, stand: Stand,
+                    purchase: Purchase) -> str | None:
+    """What a pending charge's panel sends with its polls (until the charge runs out)."""
+    if purchase.status != "pending":
+        return None
+    return snapshot.token(polls.unix(purchase.expires_at),
+                          url_for(".charge", slug=fair.slug, code=stand.code,
+                                  charge=purchase.code))
+
+
+def _charge_snapshot(code: str) -> polls.Snapshot:
+    return polls.snapshot(polls.charge(code), polls.ALL_STANDS)
+
+
 def _charge_qr(purchase: Purchase) -> str:
     """What the stand's screen shows while a charge waits: its QRIS code, which any
     e-wallet or bank app pays, else (a card gateway) the link to its payment page."""
@@ -106,6 +121,10 @@ def _till_context(fair: Fair, stand: Stand, parts=("register", "sales"), **extra
     if "register" in parts:
         context["items"] = till.stand_items(stand)
     if "sales" in parts:
+        # Before the sales are read; the list's polls are answered from it (polls.py).
+        context["sales_version"] = polls.snapshot(
+            polls.stand(stand.id), polls.ALL_STANDS).token(
+            polls.end_of_day(), url_for(".sales", slug=fair.slug, code=stand.code))
         since = today_start()
         context.update(sales=till.recent_sales(stand, since), waiting=till.waiting_handover(stand),
                        totals=till.totals_by_method(stand, since),
@@ -210,23 +229,30 @@ def sell(slug: str, code: str):
                       **_till_context(fair, stand, sold=purchase, change=change))
     if not wants_fragment():
         return redirect(url_for(".charge", slug=slug, code=code, charge=purchase.code), 303)
+    snapshot = _charge_snapshot(purchase.code)
+    db.session.refresh(purchase)  # read after the snapshot: a payment since is not missed
     return render("exhibitions/till.html", blocks={"kasir": "register"},
                   **_till_context(fair, stand, charge=purchase, pay_url=_pay_url(purchase),
-                                  qr=_charge_qr(purchase)))
+                                  qr=_charge_qr(purchase),
+                                  charge_version=_charge_version(snapshot, fair, stand,
+                                                                 purchase)))
 
 
 @bp.get("/pameran/<slug>/<code>/kasir/tagihan/<charge>")
+@polls.answered_from_versions  # unchanged: 204 before the login is loaded
 @login_required
 def charge(slug: str, code: str, charge: str):
     """The charge on screen; htmx asks every second until it is paid or closed."""
+    snapshot = _charge_snapshot(charge)
     fair, stand = _keeper_stand(slug, code)
     purchase = _stand_charge(stand, charge)
     if unchanged(purchase.status) and not till.past_its_time(purchase):
-        return no_change()  # the screen already shows this: nothing to render
+        return no_change()  # a screen from before the versions (X-Version: its status)
     # Webhooks settle charges (the reconciler catches lost ones); the poll only reads,
     # and closes a charge that ran out of time.
     till.refresh(purchase)
-    context = {"charge": purchase, "pay_url": _pay_url(purchase)}
+    context = {"charge": purchase, "pay_url": _pay_url(purchase),
+               "charge_version": _charge_version(snapshot, fair, stand, purchase)}
     if purchase.status == "pending":
         context["qr"] = _charge_qr(purchase)
     response = render("exhibitions/till.html", blocks={"tagihan": "charge_panel"},
@@ -251,6 +277,7 @@ def cancel_charge(slug: str, code: str, charge: str):
 
 
 @bp.get("/pameran/<slug>/<code>/kasir/penjualan")
+@polls.answered_from_versions  # unchanged: 204 before the login is loaded
 @login_required
 def sales(slug: str, code: str):
     fair, stand = _keeper_stand(slug, code)

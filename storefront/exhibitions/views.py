@@ -18,7 +18,7 @@ from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 from sqlalchemy import select
 
-from .. import fragments
+from .. import fragments, polls
 from ..admin.views import office_required
 from ..catalogue.models import Shop
 from ..exports import export_response
@@ -191,19 +191,26 @@ def switch_stand(slug: str, code: str, switch: str):
 # --- the organizer's live view of a fair ---------------------------------------------------
 
 @bp.get("/<slug>/dasbor")
+@polls.answered_from_versions  # nothing sold or changed since: 204 before the login
 @office_required
 def dashboard(slug: str):
     """Live figures; the figures block asks again every 3 s and is shared by every screen."""
+    snapshot = polls.snapshot(polls.FAIR_SALES, polls.CATALOGUE)  # before the figures
     fair = _fair(slug)
 
     def figures_block(figures) -> str:
-        return render_block("exhibitions/dashboard.html", "figures", fair=fair, figures=figures)
+        return render_block("exhibitions/dashboard.html", "figures", fair=fair, figures=figures,
+                            figures_version=dashboard_data.VERSION_MARK)
 
     if wants_fragment() and request.headers.get("HX-Target") == "dasbor-angka":
-        response = make_response(dashboard_data.cached_fragment(fair, figures_block))
+        body, version = dashboard_data.cached_fragment(fair, snapshot, figures_block)
+        # The block is shared; the token in it is signed for this organizer's session.
+        response = make_response(body.replace(dashboard_data.VERSION_MARK,
+                                              polls.signed(version)))
     else:
         response = render("exhibitions/dashboard.html", fair=fair,
-                          figures=dashboard_data.figures(fair))
+                          figures=dashboard_data.figures(fair),
+                          figures_version=snapshot.token(polls.end_of_day()))
     response.headers["Cache-Control"] = "no-store"
     return response
 
