@@ -15,11 +15,16 @@ from flask import Blueprint, Flask, current_app, g, request
 from flask.globals import request_ctx
 from werkzeug.exceptions import BadRequest, HTTPException
 
+from ..extensions import cache
 from . import keys
 from .problems import ApiProblem, problem_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_BODY = 64 * 1024  # a cart of 50 lines is under 4 KB
+# Public reads: the same for every caller, so one answer serves all until the catalogue
+# changes (the key holds fragments.py's catalogue version, as the pages' fragments do).
+SHARED = frozenset({"api.search_products", "api.product", "api.shops", "api.shop",
+                    "api.categories", "api.places", "api.fair_list", "api.fair", "api.stand"})
 
 
 def init_app(app: Flask) -> None:
@@ -55,7 +60,19 @@ def no_session_and_a_key():
         except BadRequest:
             raise ApiProblem(400, _invalid_json(), slug="invalid-json") from None
     keys.authenticate()
+    if request.method == "GET" and request.endpoint in SHARED:
+        cached = cache.get(_shared_key())
+        if cached is not None:
+            g.api_from_cache = True
+            return current_app.response_class(cached, mimetype="application/json")
     return None
+
+
+def _shared_key() -> str:
+    from .. import fragments
+    from .problems import language
+
+    return f"api:{fragments.version()}:{language()}:{request.host_url}:{request.full_path}"
 
 
 def _invalid_json():
@@ -89,6 +106,10 @@ def api_headers(response):
             headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, If-None-Match, " \
                                                       "Accept-Language"
             headers["Access-Control-Max-Age"] = "600"
+    if (request.method == "GET" and response.status_code == 200 and request.endpoint in SHARED
+            and not g.get("api_from_cache") and not g.get("api_no_cache")):
+        cache.set(_shared_key(), response.get_data(),
+                  timeout=current_app.config["FRAGMENT_CACHE_SECONDS"])
     if request.method == "GET" and response.status_code == 200:
         if g.get("api_key") is None and not getattr(request.url_rule, "private", False):
             headers["Cache-Control"] = "public, no-cache"  # revalidate with the ETag

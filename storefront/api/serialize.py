@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import g, url_for
 
 from ..media import WIDTHS
@@ -20,10 +22,30 @@ def photo_urls(key: str) -> schemas.PhotoUrls:
                              large=_media(key, large))
 
 
+def _page_url(endpoint: str, marker: str, tail: str) -> str:
+    """``url_for(endpoint, ..., _external=True)``, built once a request per endpoint (a
+    page of 100 products needs 200 of these): the route with a marker, then the tail."""
+    prefixes = g.setdefault("api_url_prefixes", {})
+    if endpoint not in prefixes:
+        args = {"catalogue.shop": {"slug": marker},
+                "catalogue.product": {"product_id": 1, "slug": marker}}[endpoint]
+        prefixes[endpoint] = url_for(endpoint, **args, _external=True).rsplit(
+            "/1/" + marker if endpoint == "catalogue.product" else marker, 1)[0]
+    return prefixes[endpoint] + tail
+
+
+def shop_url(slug: str) -> str:
+    return _page_url("catalogue.shop", "slug-marker", quote(slug))
+
+
+def product_url(product_id: int, slug: str) -> str:
+    return _page_url("catalogue.product", "slug-marker", f"/{product_id}/{quote(slug)}")
+
+
 def shop_ref(shop) -> schemas.ShopRef:
     return schemas.ShopRef(id=shop.id, slug=shop.slug, name=shop.name, type=shop.type,
                            kecamatan=shop.kecamatan, kelurahan=shop.kelurahan,
-                           url=url_for("catalogue.shop", slug=shop.slug, _external=True))
+                           url=shop_url(shop.slug))
 
 
 def shop(found) -> schemas.Shop:
@@ -35,7 +57,7 @@ def shop(found) -> schemas.Shop:
 def product(item, detail: bool = False):
     fields = dict(
         id=item.id, name=item.name,
-        url=url_for("catalogue.product", product_id=item.id, slug=item.slug, _external=True),
+        url=product_url(item.id, item.slug),
         price=item.price, in_stock=item.in_stock, stock=item.stock, shop=shop_ref(item.shop),
         category=schemas.CategoryRef(slug=item.category.slug, name=item.category.name),
         photos=[schemas.Photo(alt=image.alt or item.name, width=image.width, height=image.height,

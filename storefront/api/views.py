@@ -6,7 +6,7 @@ import base64
 import binascii
 import dataclasses
 
-from flask import request, url_for
+from flask import g, request, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -93,6 +93,7 @@ def search_products():
     engine_query = dataclasses.replace(_page_form(query).to_query(), offset=offset,
                                        limit=query.limit)
     page = catalogue.search_catalogue(engine_query)
+    g.api_no_cache = page.degraded  # the database answered for a while: not for sharing
     following = offset + query.limit
     more = following < page.total and following <= MAX_OFFSET
     return schemas.ProductPage(

@@ -179,3 +179,12 @@ def test_a_fair_lists_its_stands_and_what_each_sells(client, many):
         p["id"] for p in stand["products"] if p["shop"]["slug"] == "dapur-bu-sri"}
     assert client.get(stand["url"]).status_code == 200
     assert client.get("/api/v1/fairs/pameran-situ/stands/Z-99").status_code == 404
+
+
+def test_a_shared_answer_changes_the_moment_the_catalogue_does(client, many):
+    url = f"/api/v1/products/{many.keripik.id}"
+    first = client.get(url)
+    assert client.get(url).data == first.data  # the second from the shared cache
+    many.keripik.price = 17_500
+    db.session.commit()
+    assert client.get(url).json["price"] == 17_500
