@@ -51,6 +51,18 @@ class AmountForm(GeraiForm):
             raise ValidationError(_l("Tulis jumlah lebih dari nol."))
 
 
+class CashForm(AmountForm):
+    amount = RupiahField(_l("Uang tunai diterima (Rp)"), validators=[DataRequired(REQUIRED)])
+
+
+class DepositForm(AmountForm):
+    amount = RupiahField(_l("Setoran sukarela (Rp)"), validators=[DataRequired(REQUIRED)])
+
+
+class WithdrawForm(AmountForm):
+    amount = RupiahField(_l("Jumlah penarikan (Rp)"), validators=[DataRequired(REQUIRED)])
+
+
 class BillForm(AmountForm):
     description = StringField(_l("Keterangan"), validators=[DataRequired(REQUIRED),
                                                              Length(max=200)])

@@ -32,7 +32,18 @@ from ..payments import runner
 from ..qrcodes import qr_svg
 from ..timeutil import today_in_jakarta
 from . import books, reports, services
-from .forms import AmountForm, BillForm, DecisionForm, LoanForm, MemberForm, PayForm, StaffForm, TermsForm
+from .forms import (
+    BillForm,
+    CashForm,
+    DecisionForm,
+    DepositForm,
+    LoanForm,
+    MemberForm,
+    PayForm,
+    StaffForm,
+    TermsForm,
+    WithdrawForm,
+)
 from .models import Bill, CoopMember, Loan, MemberPayment, Withdrawal
 from .privacy import masked
 from .schedule import schedule
@@ -116,7 +127,8 @@ def register(coop: Cooperative):
     members = reports.register_rows(coop.id, query)
     return _no_store(render("members/register.html", coop=coop, form=form, members=members,
                             q=query, role=g.role, staff=services.staff_of(coop),
-                            staff_form=StaffForm(prefix="petugas", meta=NO_FORM_CSRF), http_status=status))
+                            staff_form=StaffForm(prefix="petugas", meta=NO_FORM_CSRF),
+                            http_status=status))
 
 
 @bp.post("/koperasi/<slug>/petugas")
@@ -169,14 +181,13 @@ def member_live(coop: Cooperative, member_id: int):
 
 def _card(coop: Cooperative, member: CoopMember, forms: dict | None = None, status: int = 200):
     forms = forms or {}
-    cash = forms.get("cash") or AmountForm(prefix="tunai", meta=NO_FORM_CSRF)
+    cash = forms.get("cash") or CashForm(prefix="tunai", meta=NO_FORM_CSRF)
     cash.attempt.data = secrets.token_urlsafe(16)
-    forms["cash"] = cash
-    return render("members/card.html", coop=coop,
-                  member=member, role=g.role, nik=masked(member.nik_last4),
-                  **_member_context(member), cash=forms.get("cash") or AmountForm(prefix="tunai", meta=NO_FORM_CSRF),
-                  deposit=forms.get("deposit") or AmountForm(prefix="setor", meta=NO_FORM_CSRF),
-                  bill_form=forms.get("bill") or BillForm(prefix="tagihan", meta=NO_FORM_CSRF), http_status=status)
+    return render("members/card.html", coop=coop, member=member, role=g.role,
+                  nik=masked(member.nik_last4), **_member_context(member), cash=cash,
+                  deposit=forms.get("deposit") or DepositForm(prefix="setor", meta=NO_FORM_CSRF),
+                  bill_form=forms.get("bill") or BillForm(prefix="tagihan", meta=NO_FORM_CSRF),
+                  http_status=status)
 
 
 def _member_context(member: CoopMember) -> dict:
@@ -217,7 +228,8 @@ def member_action(coop: Cooperative, member_id: int, action: str):
     if action not in ACTIONS:
         abort(404)
     prefix = {"cash": "tunai", "deposit": "setor", "bill": "tagihan"}[ACTIONS[action]]
-    form = (BillForm if action == "tagihan" else AmountForm)(prefix=prefix, meta=NO_FORM_CSRF)
+    form = {"cash": CashForm, "deposit": DepositForm, "bill": BillForm}[ACTIONS[action]](
+        prefix=prefix, meta=NO_FORM_CSRF)
     if not form.validate_on_submit():
         return _card(coop, member, {ACTIONS[action]: form}, 422)
     try:
@@ -439,7 +451,7 @@ def own_page(member_id: int):
 
 
 def _own(member: CoopMember, pay: PayForm | None = None, loan: LoanForm | None = None,
-         withdraw: AmountForm | None = None, status: int = 200):
+         withdraw: WithdrawForm | None = None, status: int = 200):
     context = _member_context(member)
     pay = pay or PayForm(prefix="bayar", meta=NO_FORM_CSRF)
     pay.method.choices = _methods()
@@ -449,7 +461,7 @@ def _own(member: CoopMember, pay: PayForm | None = None, loan: LoanForm | None =
     return _no_store(render("members/own.html",
                             member=member, coop=member.cooperative, pay=pay,
                             loan=loan or LoanForm(prefix="pinjam", meta=NO_FORM_CSRF),
-                            withdraw=withdraw or AmountForm(prefix="tarik", meta=NO_FORM_CSRF),
+                            withdraw=withdraw or WithdrawForm(prefix="tarik", meta=NO_FORM_CSRF),
                             live_url=url_for(".own_live", member_id=member.id),
                             terms=services.terms_of(member.cooperative_id),
                             http_status=status, **context))
@@ -545,7 +557,7 @@ def apply_loan(member_id: int):
 @login_required
 def withdraw(member_id: int):
     member = _own_member(member_id)
-    form = AmountForm(prefix="tarik", meta=NO_FORM_CSRF)
+    form = WithdrawForm(prefix="tarik", meta=NO_FORM_CSRF)
     if not form.validate_on_submit():
         return _own(member, withdraw=form, status=422)
     try:

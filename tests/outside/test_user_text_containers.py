@@ -33,6 +33,7 @@ from storefront.exhibitions.models import Stand
 from storefront.extensions import db
 from storefront.indexing.services import reindex
 from storefront.orders.models import Order, OrderLine
+from storefront.payments.models import StrayPayment
 from storefront.timeutil import utcnow
 from tests.outside.conftest import Browser
 
@@ -58,6 +59,7 @@ USER_TEXT = {
     "order": ("buyer_name", "delivery_address", "tracking_note", "cancel_reason"),
     "order_line": ("name", "variant_name"),
     "stock_adjustment": ("note",),
+    "stray_payment": ("refunded_by_name",),
 }
 
 # Where text is only ever text to the parser (RCDATA / raw text): nothing to disable.
@@ -140,9 +142,14 @@ def life_of_a_fair(live_url: str) -> dict:
                   paid_at=now)
     order.lines.append(OrderLine(product_id=product.id, name=product.name, variant_name="Pedas",
                                  quantity=1, unit_price=product.price, line_total=product.price))
-    db.session.add_all([purchase, order])
+    # A QR paid after its charge closed, with an app that takes no refund: the keeper
+    # gives it back in cash below, and types who did.
+    late = StrayPayment(gateway="xendit", reference="qrpy_uji_terlambat", payment_id="qr_uji_1",
+                        stand_id=stand.id, amount=15_000, source="GOPAY", state="cash_needed",
+                        reason="Dibayar setelah tagihan kedaluwarsa.")
+    db.session.add_all([purchase, order, late])
     db.session.commit()
-    fair_slug, code = stand.fair.slug, stand.code
+    fair_slug, code, late_id = stand.fair.slug, stand.code, late.id
     shop_id, product_id, seller = shop.id, product.id, shop.owner.email
     db.session.remove()
 
@@ -155,6 +162,9 @@ def life_of_a_fair(live_url: str) -> dict:
                            data={"csrf_token": _token(till), "kunci": key, item: "1",
                                  "metode": "cash"})
         assert sold.status_code == 200, sold.text[:300]
+        cash_back = keeper.post(f"/pameran/{fair_slug}/{code}/kasir/uang-kembali/{late_id}",
+                                data={"csrf_token": _token(till), "nama": "Sri Rahayu"})
+        assert cash_back.status_code == 200 and "Sri Rahayu" in cash_back.text
         sale = re.search(rf"/pameran/{fair_slug}/{code}/kasir/penjualan/([\w-]+)/batal", sold.text)
         void = keeper.get(sale.group(0)).text
         assert keeper.post(sale.group(0), data={"csrf_token": _token(void),
@@ -258,7 +268,7 @@ def start_pages(story: dict) -> dict[str | None, list[str]]:
                              f"/pameran/{fair}/dasbor", f"/pameran/{fair}/rekap",
                              f"/pameran/{fair}/stan/{stand}/poster", "/laporan?menurut=toko",
                              "/laporan?menurut=kategori", "/laporan/naik-kelas", "/admin/koperasi",
-                             "/admin/rekening"],
+                             "/admin/rekening", "/admin/pembayaran"],
     }
 
 
@@ -286,5 +296,6 @@ def test_every_text_people_typed_is_inside_hx_disable(app, live):
     for shape in ("/", "/katalog", "/produk/#/*", "/toko/*", "/keranjang", "/checkout/periksa",
                   "/pesanan/GR-TEST-#", "/penjual/pesanan/#", "/penjual/produk/#/stok",
                   "/penjual/produk/impor/#", "/admin/kategori", "/admin/verifikasi", "/admin/audit",
-                  f"/pameran/{fair}/dasbor", f"/pameran/{fair}/A-#/kasir", "/koperasi/*"):
+                  f"/pameran/{fair}/dasbor", f"/pameran/{fair}/A-#/kasir", "/koperasi/*",
+                  "/admin/pembayaran"):
         assert shape in pages_with_text, sorted(pages_with_text)
