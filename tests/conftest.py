@@ -88,6 +88,9 @@ def _test_config(database_url: str, media_root) -> dict:
         "QRIS_GATEWAY": "",
         # The worker's heartbeat file (no Redis here): one per test, beside its media.
         "WORKER_SEEN_FILE": str(Path(str(media_root)).parent / "worker.seen"),
+        # A test that leaves TESTING (the outside walk) queues its tasks in its own file,
+        # never in the checkout's instance folder that other test processes share.
+        "TASK_QUEUE_PATH": str(Path(str(media_root)).parent / "tasks.sqlite3"),
         "XENDIT_SANDBOX_MOUNT": False,
         # cheap hashes in tests; the production parameters have their own test
         "ARGON2_TIME_COST": 1,
