@@ -26,12 +26,13 @@ from ..cooperatives.views import _coop
 from ..exports import export_response
 from ..extensions import db
 from ..htmx import no_change, render, unchanged, wants_fragment
-from ..params import MAX_ID, calendar_month, whole_number
+from ..params import MAX_ID, calendar_day, calendar_month, whole_number
 from ..payments import gateway as contract
 from ..payments import runner
 from ..qrcodes import qr_svg
+from ..seller.imports import FileRejected
 from ..timeutil import today_in_jakarta
-from . import books, reports, services
+from . import books, register_import, reports, services
 from .forms import (
     BillForm,
     CashForm,
@@ -129,6 +130,57 @@ def register(coop: Cooperative):
                             q=query, role=g.role, staff=services.staff_of(coop),
                             staff_form=StaffForm(prefix="petugas", meta=NO_FORM_CSRF),
                             http_status=status))
+
+
+@bp.route("/koperasi/<slug>/anggota/impor", methods=["GET", "POST"])
+@coop_role("manager", "staff")
+def import_register(coop: Cooperative):
+    """Upload the register (CSV or XLSX): a preview of every row with its problems."""
+    rows, problem, status = [], "", 200
+    if request.method == "POST":
+        upload = request.files.get("berkas")
+        try:
+            data = upload.read(register_import.MAX_BYTES + 1) if upload else b""
+            rows = register_import.read(data, upload.filename if upload else "")
+            taken = set(db.session.scalars(select(CoopMember.number).where(
+                CoopMember.cooperative_id == coop.id,
+                CoopMember.number.in_({r.values.get("number") for r in rows} - {"", None}))))
+            for row in rows:
+                if row.values.get("number") in taken:
+                    row.errors.append(_("Nomor anggota ini sudah ada di daftar."))
+        except FileRejected as refused:
+            problem, status = refused.message, 422
+    return _no_store(render("members/import.html", coop=coop, rows=rows, problem=problem,
+                            good=[r for r in rows if not r.errors],
+                            sealed=register_import.sign(coop.id, rows) if rows else "",
+                            http_status=status))
+
+
+@bp.post("/koperasi/<slug>/anggota/impor/terapkan")
+@coop_role("manager", "staff")
+def apply_import(coop: Cooperative):
+    rows = register_import.unsign(coop.id, request.form.get("baris", ""))
+    if rows is None:
+        abort(400)
+    made, skipped = 0, []
+    for values in rows:
+        try:
+            services.register(
+                coop, name=values.get("name", "")[:120], number=values.get("number", "")[:30],
+                phone=values.get("phone", "")[:20], email=values.get("email") or None,
+                kelurahan=values.get("kelurahan", "")[:40], address=values.get("address", "")[:200],
+                joined_on=calendar_day(values.get("joined_on")), nik=values.get("nik", ""),
+                actor=current_user)
+            made += 1
+        except services.Refused as refused:
+            skipped.append(f"{values.get('name', '')}: {refused.message}")
+    record(current_user, "member.import", coop, after={"registered": made,
+                                                       "skipped": len(skipped)})
+    db.session.commit()
+    flash(_("%(n)d anggota didaftarkan dari berkas.", n=made))
+    for line in skipped[:20]:
+        flash(line, "error")
+    return redirect(url_for(".register", slug=coop.slug), 303)
 
 
 @bp.post("/koperasi/<slug>/petugas")

@@ -324,3 +324,32 @@ def test_a_member_downloads_what_is_held_about_them(client, auth, coop, siti):
     answer = client.get(f"/anggota/{siti.id}/data.json")
     assert answer.status_code == 200 and answer.json["anggota"]["name"] == "Siti Aminah"
     assert "nik_sealed" not in answer.json["anggota"]
+
+
+def test_the_register_is_imported_from_a_csv_after_a_preview(client, auth, coop, siti):
+    import io
+
+    page = f"/koperasi/{coop.slug}/anggota/impor"
+    body = ("Nomor;Nama;HP;Kelurahan;Tanggal masuk;NIK\n"
+            "00101;Budi Santoso;0812-3333-4444;Ketapang;31/01/2024;3671012345670001\n"
+            "00102;Dewi;bukan nomor;Ketapang;2024-02-30;\n"
+            f"{siti.number};Siti Kembar;;;;\n"
+            "00103;Ahmad <script>;;Cipete;;\n").encode()
+    preview = client.post(page, data={"csrf_token": csrf_token(client, page),
+                                      "berkas": (io.BytesIO(body), "anggota.csv")},
+                          content_type="multipart/form-data")
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "2 dari 4 baris siap" in html and "sudah ada di daftar" in html
+    assert "Nomor HP tidak valid" in html and "Tanggal masuk tidak valid" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert db.session.scalar(select(func.count(CoopMember.id))) == 1  # a preview writes nothing
+    sealed = html.split('name="baris" value="')[1].split('"')[0]
+    assert "3671012345670001" not in sealed
+    answer = post(client, f"{page}/terapkan", {"baris": sealed}, page)
+    assert answer.status_code == 303
+    db.session.expire_all()
+    budi = member_named("Budi Santoso")
+    assert budi.joined_on == date(2024, 1, 31) and budi.nik_last4 == "0001"
+    assert member_named("Siti Kembar") is None  # her number is taken: never written
+    assert db.session.scalar(select(func.count(CoopMember.id))) == 3
+    assert post(client, f"{page}/terapkan", {"baris": sealed[:-4] + "AAAA"}, page).status_code == 400

@@ -177,6 +177,10 @@ ROUTES: dict[str, Route] = {
     # --- cooperative members (storefront/members) ---
     "members.register": Route("/koperasi/{coop}/anggota", get=frozenset({"manager_b"}) | READERS,
                               post=frozenset({"manager_b"}), data={"name": "Serangan"}),
+    "members.import_register": Route("/koperasi/{coop}/anggota/impor",
+                                     get=frozenset({"manager_b"}), post=frozenset({"manager_b"})),
+    "members.apply_import": Route("/koperasi/{coop}/anggota/impor/terapkan",
+                                  post=frozenset({"manager_b"}), data={"baris": "x"}),
     "members.add_staff": Route("/koperasi/{coop}/petugas", post=frozenset({"manager_b"}),
                                data={"petugas-email": "{staff_email}"}),
     "members.remove_staff": Route("/koperasi/{coop}/petugas/{user_id}/hapus",
