@@ -12,7 +12,9 @@ The same scratch instance, server and load generator as bench/catalogue.py (and 
 3. the same with two facets each, as a client app's filter panel sends them;
 4. uncached: every request a query never asked before (each with its own price
    ceiling), so nothing along the way can answer from a cache;
-5. for comparison, the catalogue page's results fragment for the queries of (2).
+5. for comparison, the catalogue page's results fragment for the queries of (2), and
+6. the page's fragment uncached, the queries of (4): what the shared domain services
+   (engine, rows) cost the page, so the API's own share of (4) shows.
 
 Prints throughput against the ceiling (target: >= 0.5 x for repeated queries) and p95
 server time (``Server-Timing``; target < 15 ms uncached at 100,000 products). Every
@@ -65,6 +67,13 @@ def uncached_urls(count: int, seed: int = 19) -> list[str]:
                     price_max=str(1_000_000 + n)) for n in range(count)]
 
 
+def uncached_page_urls(count: int, seed: int = 19) -> list[str]:
+    rng = random.Random(seed)
+    texts = [text for text, _ in QUERIES]
+    return ["/katalog?" + urlencode({"q": rng.choice(texts), "max": str(1_000_000 + n)})
+            for n in range(count)]
+
+
 def measure(args, scratch: Path) -> dict:
     env = page_bench.scratch_env(scratch)
     print(f"\nScratch instance: {scratch}")
@@ -93,10 +102,12 @@ def measure(args, scratch: Path) -> dict:
              "each asked once)", uncached, {}),
             ("page", "(5) for comparison: the catalogue page's results fragment, the queries "
              "of (2)", query_urls(), HX),
+            ("page_uncached", "(6) for comparison: the page's fragment uncached, the queries of "
+             "(4)", uncached_page_urls(UNCACHED_URLS), HX),
         ):
             results[key] = page_bench.load(server, port, urls, headers, args)
             page_bench.print_scenario(title, results[key])
-            if key == "api_uncached" and results[key]["requests"] > len(uncached):
+            if key.endswith("uncached") and results[key]["requests"] > len(uncached):
                 print("  !! more requests than distinct URLs: some were repeated")
     finally:
         page_bench.stop_server(server)
@@ -135,7 +146,8 @@ def main() -> None:
     print("\nThroughput against the ceiling (2xx answers a second)")
     ratios = {}
     for key, label in (("api", "API, repeated"), ("api_facets", "API, two facets"),
-                       ("api_uncached", "API, uncached"), ("page", "page fragment")):
+                       ("api_uncached", "API, uncached"), ("page", "page fragment"),
+                       ("page_uncached", "page, uncached")):
         ratios[key] = results[key]["ok_rps"] / ceiling if ceiling else 0.0
         errors = results[key]["errors"] + results["ceiling"]["errors"]
         print(f"  {label:<18}{ratios[key]:6.2f} x  ({results[key]['ok_rps']:.1f} / {ceiling:.1f})"
@@ -147,6 +159,11 @@ def main() -> None:
 
     print("\nSummary" + (f"  [{args.products:,} products; targets are for 100,000]"
                          if args.products != 100_000 else ""))
+    for key, label in (("api_uncached", "API"), ("page_uncached", "page")):
+        r = results[key]
+        cpu = r.get("server_cpu_cores")
+        print(f"  {label} uncached: server CPU {cpu * 1000 / r['rps']:.2f} ms a request"
+              if cpu is not None and r["rps"] else f"  {label} uncached: server CPU -")
     uncached_p95 = results["api_uncached"]["server_ms"]["p95"]
     repeated_p95 = results["api"]["server_ms"]["p95"]
     rows = [
@@ -157,6 +174,8 @@ def main() -> None:
          uncached_p95 is not None and uncached_p95 < SERVER_P95_TARGET_MS
          and not results["api_uncached"]["errors"]),
         ("API repeated p95 server time", f"{page_bench.ms(repeated_p95).strip()} ms", True),
+        ("(page uncached p95 server time, same services)",
+         f"{page_bench.ms(results['page_uncached']['server_ms']['p95']).strip()} ms", True),
     ]
     for target, figure, met in rows:
         print(f"  {target:<50}{figure:>12}   {page_bench.verdict(met)}")

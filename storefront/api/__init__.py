@@ -57,7 +57,7 @@ def no_session_and_a_key():
             raise ApiProblem(415)
         try:
             request.get_json()
-        except BadRequest:
+        except (BadRequest, RecursionError):  # "[[[[…" 60,000 deep: a 500 before this
             raise ApiProblem(400, _invalid_json(), slug="invalid-json") from None
     keys.authenticate()
     if request.method == "GET" and request.endpoint in SHARED:
@@ -88,7 +88,8 @@ def api_problem(error: ApiProblem):
 
 @bp.errorhandler(HTTPException)
 def api_http_error(error: HTTPException):
-    return problem_response(error.code or 500)
+    allowed = {k: v for k, v in error.get_headers() if k == "Allow"}  # a 405 says what is
+    return problem_response(error.code or 500, headers=allowed)
 
 
 @bp.after_request

@@ -169,6 +169,16 @@ def test_bad_bodies_get_the_right_4xx(client, catalogue, api_key):
                        content_type="application/json").status_code == 400
     assert client.post("/api/v1/carts", data=b'{"lines": "\xff"}', headers=headers,
                        content_type="application/json").status_code == 400
+    deep = client.post("/api/v1/carts", data="[" * 60_000, headers=headers,
+                       content_type="application/json")  # was a RecursionError, a 500
+    assert deep.status_code == 400 and deep.json["type"].endswith("/invalid-json")
+    for body in ('{"lines": [{"product_id": 1e400, "quantity": 1}]}',
+                 '{"lines": [{"product_id": "٣", "quantity": 1}]}',
+                 '{"lines": [{"product_id": true, "quantity": 1}]}',
+                 '{"lines": [{"product_id": 1, "quantity": "1"}]}', "NaN", "null", "[]"):
+        answer = client.post("/api/v1/carts", data=body, headers=headers,
+                             content_type="application/json")
+        assert answer.status_code == 422, body
     big = '{"lines": [' + ",".join(['{"product_id": 1, "quantity": 1}'] * 3000) + "]}"
     assert client.post("/api/v1/carts", data=big, headers=headers,
                        content_type="application/json").status_code == 413
