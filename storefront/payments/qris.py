@@ -102,7 +102,10 @@ def parse(payload: str) -> Qris:
     """Read a QRIS payload and check it; QrisError says what is wrong, in words a seller
     understands (the CRC, not QRIS at all, a missing field)."""
     payload = (payload or "").strip()
-    if not payload or len(payload) > 512 or not payload.isascii():
+    # EMVCo's character set is printable ASCII: a NUL or an escape in a name is not a QRIS
+    # (and PostgreSQL cannot store a NUL).
+    if not payload or len(payload) > 512 or not payload.isascii() or \
+            not payload.isprintable():
         raise QrisError(_l("Isi kode QR kosong atau bukan QRIS."))
     if not payload.startswith("000201"):
         raise QrisError(_l("Kode QR ini bukan QRIS (bukan kode pembayaran EMVCo)."))
