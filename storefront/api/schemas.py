@@ -67,6 +67,7 @@ class ProductSearch(Query):
     category: Text80 | None = Field(None, description="category slug (top level or leaf)")
     kecamatan: Literal[KECAMATAN] | None = None  # type: ignore[valid-type]
     shop_type: Literal["umkm", "koperasi"] | None = None
+    shop: Text80 | None = Field(None, description="a shop's slug: its products only")
     price_min: Rupiah | None = Field(None, description="rupiah, inclusive")
     price_max: Rupiah | None = Field(None, description="rupiah, inclusive")
     in_stock: bool | None = None
@@ -192,7 +193,8 @@ class ProductPage(BaseModel):
     data: list[Product]
     total: int = Field(description="matches in all (exact)")
     facets: dict[str, dict[str, int]] = Field(
-        description="counts per value: categories, kecamatan, shop_type, in_stock, price_band")
+        description="counts per value: categories, kecamatan, shop_type, in_stock, price_band "
+                    "(on the first page; later pages, reached by cursor, leave them empty)")
     next_cursor: str | None
     degraded: bool = Field(description="the search engine was away and the database answered "
                                        "(no typo tolerance, no facets)")

@@ -53,6 +53,14 @@ def decode_cursor(kind: str, cursor: str | None, high: int) -> int | None:
     return value
 
 
+def keyset_page(statement, limit: int, kind: str):
+    """A page of rows ordered by id, and the cursor of the next one (None at the end)."""
+    rows = list(db.session.scalars(statement.limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(kind, rows[-1].id) if more else None
+
+
 # --- the document --------------------------------------------------------------------------------
 
 @bp.get("/openapi.json")
@@ -91,7 +99,10 @@ def search_products():
     query: schemas.ProductSearch = request.context.query
     offset = decode_cursor("o", query.cursor, MAX_OFFSET) or 0
     engine_query = dataclasses.replace(_page_form(query).to_query(), offset=offset,
-                                       limit=query.limit)
+                                       limit=query.limit, with_facets=offset == 0)
+    if query.shop:
+        found = catalogue.visible_shop(query.shop)
+        engine_query = dataclasses.replace(engine_query, shop_id=found.id if found else 0)
     page = catalogue.search_catalogue(engine_query)
     g.api_no_cache = page.degraded  # the database answered for a while: not for sharing
     following = offset + query.limit
@@ -121,17 +132,14 @@ def shops():
     statement = select(Shop).where(Shop.verified, Shop.id > after).order_by(Shop.id)
     if query.kecamatan:
         statement = statement.where(Shop.kecamatan == query.kecamatan)
-    rows = list(db.session.scalars(statement.limit(query.limit + 1)))
-    more = len(rows) > query.limit
-    rows = rows[:query.limit]
-    return schemas.ShopPage(data=[serialize.shop(s) for s in rows],
-                            next_cursor=encode_cursor("s", rows[-1].id) if more else None)
+    rows, next_cursor = keyset_page(statement, query.limit, "s")
+    return schemas.ShopPage(data=[serialize.shop(s) for s in rows], next_cursor=next_cursor)
 
 
 @bp.get("/shops/<slug>")
 @spec.validate(resp=Responses(HTTP_200=schemas.Shop), tags=TAGS)
 def shop(slug: str):
-    """One verified shop (its products: /products with the shop's name, or its page)"""
+    """One verified shop (its products: /products?shop=<slug>)"""
     found = catalogue.visible_shop(slug)
     if found is None:
         raise ApiProblem(404)
@@ -194,11 +202,8 @@ def fair_list():
     statement = select(Fair).order_by(Fair.id.desc())
     if before is not None:
         statement = statement.where(Fair.id < before)
-    rows = list(db.session.scalars(statement.limit(query.limit + 1)))
-    more = len(rows) > query.limit
-    rows = rows[:query.limit]
-    return schemas.FairPage(data=[_fair(f) for f in rows],
-                            next_cursor=encode_cursor("f", rows[-1].id) if more else None)
+    rows, next_cursor = keyset_page(statement, query.limit, "f")
+    return schemas.FairPage(data=[_fair(f) for f in rows], next_cursor=next_cursor)
 
 
 @bp.get("/fairs/<slug>")

@@ -188,3 +188,9 @@ def test_a_shared_answer_changes_the_moment_the_catalogue_does(client, many):
     many.keripik.price = 17_500
     db.session.commit()
     assert client.get(url).json["price"] == 17_500
+
+
+def test_a_shops_products_by_its_slug(client, many):
+    body = client.get("/api/v1/products", query_string={"shop": "koperasi-warga-cimone"}).json
+    assert body["data"] and {p["shop"]["slug"] for p in body["data"]} == {"koperasi-warga-cimone"}
+    assert client.get("/api/v1/products", query_string={"shop": "toko-belum"}).json["total"] == 0
