@@ -196,7 +196,8 @@ class StripeGateway:
         try:
             event = json.loads(body)
             event_id, event_type, obj = event["id"], event["type"], event["data"]["object"]
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
+            # RecursionError: nested deeper than json goes, which no Stripe event is
             raise InvalidWebhook(detail="signed webhook body is not a Stripe event") from error
         if not isinstance(obj, dict):
             raise InvalidWebhook(detail="signed webhook event has no object")

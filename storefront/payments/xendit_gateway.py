@@ -192,8 +192,9 @@ class XenditGateway:
             if not isinstance(kind, str) or not isinstance(data, dict) or \
                     not isinstance(data.get("id"), str):
                 raise TypeError
-        except (ValueError, KeyError, TypeError) as error:
-            raise InvalidWebhook(detail=f"not a Xendit callback: {error}") from None
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
+            # RecursionError: nested deeper than json goes; not Xendit's either
+            raise InvalidWebhook(detail=f"not a Xendit callback: {error}"[:200]) from None
         if kind == "qr.payment":
             try:
                 self._id(data["id"], "qrpy_")
