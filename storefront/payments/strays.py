@@ -21,7 +21,10 @@ def record_cash_refund(stray) -> bool:
         return False
     if not settlement.stray_refunded_in_cash(stray, name, current_user):
         db.session.rollback()
-        flash(_("Uang ini sudah dikembalikan."), "error")
+        # A form shown before the reconciler asked the gateway to refund it: the money is
+        # on its way back, not back yet, and must not be handed over a second time.
+        flash(_("Uang ini sedang dikembalikan lewat gateway; jangan dikembalikan tunai.")
+              if stray.state == "refund_pending" else _("Uang ini sudah dikembalikan."), "error")
         return False
     db.session.commit()
     flash(_("Pengembalian tunai %(amount)s oleh %(name)s tercatat.",
