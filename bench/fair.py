@@ -37,7 +37,7 @@ the peak needs before any sale. Then, for ``--seconds``:
   still waiting when the time is up are counted, not served), half by QR, half
   cash; 1-3 of its items, or now and then a typed amount:
   - QR, as the stand screen does it: htmx POST .../kasir/jual (metode=qr); the screen
-    polls the charge every 1 s (with the panel's hx-headers, X-Version: a 204 means
+    polls the charge every 0.5 s (its hx-get with the version it shows: a 204 means
     nothing changed). The visitor's phone (a new browser each time) scans
     the code 1-3 s later. With xendit the code is the QRIS payload the answer carries
     (``data-qris``) and the phone's e-wallet app is the sandbox's wallet page: POST
@@ -48,7 +48,7 @@ the peak needs before any sale. Then, for ``--seconds``:
     sandbox answers with a redirect back (the phone follows it) and POSTs its signed
     webhook to Gerai. "Gateway confirmed" is the moment the answer to the pay press
     arrives here (neither sandbox tells when it sent the callback; each starts sending
-    it before it answers). From then on the keeper polls every 0.25 s instead of 1 s,
+    it before it answers). From then on the keeper polls every 0.25 s instead of 0.5 s,
     to measure finer than the browser would; "shows paid" is the first poll that says
     LUNAS. Then "Penjualan berikutnya" (GET the stand screen);
   - cash, as stand.js sends it: POST .../kasir/jual with Accept: application/json and
@@ -147,7 +147,7 @@ sys.path.insert(0, str(ROOT))
 PAID_STATUSES = ("new", "processing", "ready", "shipped", "completed")  # seller.services
 LUNAS_TARGET_S = 2.0
 DASHBOARD_TARGET_MS = 100.0
-SCREEN_POLL_S = 1.0  # the stand screen asks for a pending charge every second (till.html)
+SCREEN_POLL_S = 0.5  # the stand screen asks for a pending charge every 500 ms (till.html)
 FINE_POLL_S = 0.25  # ... here, after the gateway confirmed: finer, to measure better
 SALES_LIST_EVERY_S = 5.0  # the stand screen's sales list (till.html: every 5s)
 DASHBOARD_EVERY_S = 3.0  # the dashboard's figures (dashboard.html: every 3s)
@@ -539,7 +539,7 @@ async def qr_sale(keeper: Keeper, slug: str, fields: dict, total: int, rng: rand
             if not confirmed.is_set():
                 if visitor.done():
                     break  # the visitor never got to pay
-                try:  # htmx's "every 1s"; the confirmation makes the next poll go at once
+                try:  # htmx's "every 500ms"; the confirmation makes the next poll go at once
                     await asyncio.wait_for(confirmed.wait(), SCREEN_POLL_S)
                 except asyncio.TimeoutError:
                     pass

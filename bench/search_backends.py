@@ -269,24 +269,51 @@ def outbox_lag(app, seconds: float, rng: random.Random) -> dict:
             "drain_s": drained, "left": left}
 
 
-def fragment_times(app, rounds: int) -> dict:
+class NewConnectionEachTime:
+    """A search as the meilisearch SDK sends it: requests.post, a new connection each time."""
+
+    def __init__(self, url: str, key: str):
+        self.url, self.key = url.rstrip("/"), key
+
+    def post(self, path: str, body: dict) -> tuple[int, bytes]:
+        import requests
+
+        answer = requests.post(self.url + path, json=body, timeout=5,
+                               headers={"Authorization": f"Bearer {self.key}"})
+        return answer.status_code, answer.content
+
+
+def fragment_times(app, rounds: int, variants: dict | None = None) -> dict:
+    """p50/p95 of the catalogue's search fragment. ``variants`` (name -> a function that
+    sets the app up so) are asked in turn for each URL: load that comes and goes on the
+    machine falls on each alike, so their difference is theirs."""
     catalogue_bench = _catalogue_bench()
     urls = catalogue_bench.query_urls() + catalogue_bench.facet_urls()
     client = app.test_client()
+    variants = variants or {"": lambda: None}
     for url in urls:  # warm: engine caches, templates, the category tree
-        client.get(url, headers=catalogue_bench.HX)
-    millis, degraded, bad = [], 0, 0
+        for switch in variants.values():
+            switch()
+            client.get(url, headers=catalogue_bench.HX)
+    millis = {name: [] for name in variants}
+    degraded = dict.fromkeys(variants, 0)
+    bad = dict.fromkeys(variants, 0)
     for _ in range(rounds):
         for url in urls:
-            started = time.perf_counter()
-            response = client.get(url, headers=catalogue_bench.HX)
-            millis.append((time.perf_counter() - started) * 1000)
-            body = response.get_data()
-            bad += response.status_code != 200
-            degraded += b"pencarian sederhana" in body or b"simple search" in body
-    cuts = percentiles(millis)
-    return {"p50": cuts["p50"], "p95": cuts["p95"], "requests": len(millis),
-            "degraded": degraded, "bad": bad}
+            for name, switch in variants.items():
+                switch()
+                started = time.perf_counter()
+                response = client.get(url, headers=catalogue_bench.HX)
+                millis[name].append((time.perf_counter() - started) * 1000)
+                body = response.get_data()
+                bad[name] += response.status_code != 200
+                degraded[name] += b"pencarian sederhana" in body or b"simple search" in body
+    figures = {}
+    for name in variants:
+        cuts = percentiles(millis[name])
+        figures[name] = {"p50": cuts["p50"], "p95": cuts["p95"], "requests": len(millis[name]),
+                         "degraded": degraded[name], "bad": bad[name]}
+    return figures if len(variants) > 1 else figures[""]
 
 
 def at_scale(args, meili: Meilisearch) -> dict:
@@ -332,13 +359,52 @@ def at_scale(args, meili: Meilisearch) -> dict:
 
     print(f"\n4. Catalogue search fragment through the app (Flask test client, one at a time, "
           f"fragment cache off, {args.rounds} rounds of bench/catalogue.py's query and facet URLs)")
-    fragments = {}
-    for name, app in apps.items():
-        fragments[name] = fragment_times(app, args.rounds)
-        figures = fragments[name]
+    fragments = {"embedded": fragment_times(apps["embedded"], args.rounds)}
+    # Meilisearch two ways in turn, on the same index, URL by URL: the backend's kept-alive
+    # connection (TCP_NODELAY), and a new connection for each search as the meilisearch
+    # SDK makes them (requests.post).
+    meili_backend = backends["meilisearch"]
+    kept = meili_backend._search_connection
+    fragments.update(fragment_times(apps["meilisearch"], args.rounds, {
+        "meilisearch": lambda: setattr(meili_backend, "_search_connection", kept),
+        "meili, a new connection each search": lambda: setattr(
+            meili_backend, "_search_connection",
+            lambda: NewConnectionEachTime(meili.url, meili.key)),
+    }))
+    meili_backend._search_connection = kept
+    for name, figures in fragments.items():
         print(f"  {name:<14}p50 {figures['p50']:6.2f} ms  p95 {figures['p95']:6.2f} ms   "
               f"({figures['requests']} requests, {figures['bad']} not 200, "
               f"{figures['degraded']} answered by the database fallback)")
+    print("\n5. The Meilisearch search call alone, the two connections in turn (400 typed queries "
+          "of bench/search_engine.py over these documents)")
+    from bench.search_engine import queries as typed_queries
+
+    asked = typed_queries(documents, 400)
+    calls = {"kept-alive, TCP_NODELAY": kept,
+             "a new connection each search (SDK)":
+                 lambda: NewConnectionEachTime(meili.url, meili.key)}
+    took = {name: [] for name in calls}
+    for query in asked:
+        for name, connection in calls.items():
+            meili_backend._search_connection = connection
+            started = time.perf_counter()
+            meili_backend.search(query)
+            took[name].append((time.perf_counter() - started) * 1000)
+    meili_backend._search_connection = kept
+    for name, millis in took.items():
+        cuts = percentiles(millis)
+        print(f"  {name:<36}p50 {cuts['p50']:6.2f} ms  p95 {cuts['p95']:6.2f} ms  "
+              f"({sum(m >= 40 for m in millis)} of {len(millis)} took 40 ms or more)")
+    bare = apps["embedded"].test_client()
+    took = []
+    for _ in range(200):
+        started = time.perf_counter()
+        bare.get("/sehat")
+        took.append((time.perf_counter() - started) * 1000)
+    cuts = percentiles(took)
+    print(f"  {'bare /sehat':<14}p50 {cuts['p50']:6.2f} ms  p95 {cuts['p95']:6.2f} ms   (the "
+          "baseline, same client, same run)")
     for backend in backends.values():
         if isinstance(backend, EmbeddedBackend):
             backend.close()
@@ -390,6 +456,9 @@ def main() -> None:
             target = name == "meilisearch"
             rows.append((f"search fragment p95, {name}" + (f" < {P95_TARGET_MS:g} ms" if target else ""),
                          f"{p95:.2f} ms", p95 < P95_TARGET_MS if target else None))
+        other = scale["fragments"]["meili, a new connection each search"]["p95"]
+        rows.append(("... meilisearch, a new connection each search (SDK)", f"{other:.2f} ms",
+                     None))
     for label, figure, met in rows:
         verdict = "" if met is None else ("met" if met else "NOT MET")
         print(f"  {label:<48}{figure:>12}   {verdict}")

@@ -206,7 +206,8 @@ def current() -> bool:
     if sent.count("~") != 3 or not wants_fragment():
         return False
     body, _, signature = sent.rpartition("~")
-    if not hmac.compare_digest(signature, _sign(request.path, body)):
+    # bytes: compare_digest refuses a str that is not ASCII (a 500 for a typed URL)
+    if not hmac.compare_digest(signature.encode(), _sign(request.path, body).encode()):
         return False
     keys, versions, until = body.split("~")
     if not until.isdigit() or time.time() >= int(until):

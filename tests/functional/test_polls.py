@@ -59,6 +59,11 @@ def test_a_version_serves_only_who_was_shown_it_where_it_was_shown(app, client, 
     assert poll(keeper, other, "penjualan").status_code == 404
     # A full page load always renders.
     assert keeper.get(url).status_code == 200
+    # Whatever is typed into the version: rendered, never a 500.
+    base = url.split("?")[0]
+    for typed in ("~~~", "a~b~c~\u0661\u0662", "x~1.2~\u0661\u0662~\u00e9\u00e9", "\x00~~~",
+                  "~" * 5000):
+        assert poll(keeper, f"{base}?v={typed}", "penjualan").status_code == 200
 
 
 def test_a_charge_turns_paid_on_the_first_poll_after_the_webhook(app, keeper, stand, sandbox):
