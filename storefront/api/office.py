@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import SelectMultipleField, StringField, URLField, widgets
+from wtforms import SelectField, SelectMultipleField, StringField, URLField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
@@ -19,7 +19,7 @@ from ..audit import record
 from ..extensions import db
 from ..forms import GeraiForm
 from ..htmx import render
-from ..params import WholeNumberField
+from ..params import WholeNumberField, coerce_id
 from . import keys, webhooks
 from .models import EVENT_TYPES, SCOPES, ApiKey, WebhookDelivery, WebhookSubscription
 
@@ -48,6 +48,8 @@ class ApiKeyForm(GeraiForm):
 
 
 class SubscriptionForm(GeraiForm):
+    key = SelectField(_l("Aplikasi klien"), coerce=coerce_id, validators=[
+        InputRequired(_l("Pilih aplikasinya."))])
     url = URLField(_l("URL penerima webhook"), validators=[DataRequired(_l("Wajib diisi.")),
                                                             Length(max=500)])
     events = Checkboxes(_l("Peristiwa"), choices=[SelectChoice(e, EVENT_NAMES[e]) for e in EVENT_TYPES],
@@ -61,6 +63,14 @@ class SubscriptionForm(GeraiForm):
             raise ValidationError(_l("Tulis URL lengkap yang diawali https://."))
 
 
+def _hook_form(blank: bool = False) -> SubscriptionForm:
+    form = SubscriptionForm(formdata=None) if blank else SubscriptionForm()
+    form.key.choices = [SelectChoice(k.id, f"{k.name} (gerai_{k.prefix}_…)") for k in
+                        db.session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None))
+                                           .order_by(ApiKey.name))]
+    return form
+
+
 def _page(key_form=None, hook_form=None, status=200, **shown):
     api_keys = db.session.scalars(select(ApiKey).order_by(ApiKey.id.desc())).all()
     subscriptions = db.session.scalars(select(WebhookSubscription)
@@ -70,7 +80,7 @@ def _page(key_form=None, hook_form=None, status=200, **shown):
     return render("api/office.html", api_keys=api_keys, subscriptions=subscriptions,
                   deliveries=deliveries, scope_names=SCOPE_NAMES, event_names=EVENT_NAMES,
                   key_form=key_form or ApiKeyForm(formdata=None),
-                  hook_form=hook_form or SubscriptionForm(formdata=None), http_status=status,
+                  hook_form=hook_form or _hook_form(blank=True), http_status=status,
                   **shown)
 
 
@@ -107,13 +117,13 @@ def revoke_api_key(key_id: int):
     return redirect(url_for(".api_clients"), 303)
 
 
-@bp.post("/api/<int:key_id>/webhook")
+@bp.post("/api/webhook")
 @admin_required
-def add_webhook(key_id: int):
-    key = _key(key_id)
-    form = SubscriptionForm()
+def add_webhook():
+    form = _hook_form()
     if not form.validate_on_submit():
-        return _page(hook_form=form, status=422, hook_key=key.id)
+        return _page(hook_form=form, status=422)
+    key = _key(form.key.data)
     subscription = WebhookSubscription(api_key_id=key.id, url=form.url.data,
                                        secret=webhooks.new_secret(),
                                        events=" ".join(e for e in EVENT_TYPES if e in form.events.data))

@@ -233,3 +233,23 @@ def test_the_report_gives_the_report_pages_figures_to_the_rupiah(client, auth, q
     old = client.get("/api/v1/reports/sales?from=1999-01-01", headers=bearer(api_key))
     assert old.status_code == 422
 
+
+
+def test_the_office_subscribes_a_webhook_and_its_secret_is_shown_once(client, auth, issue_key):
+    key, _token = issue_key()
+    admin = UserFactory(roles=["admin"])
+    auth.login(admin.email)
+    refused = client.post("/admin/api/webhook", data={
+        "key": str(key.id), "url": "javascript:alert(1)", "events": ["order.paid"],
+        "csrf_token": csrf_token(client, "/admin/api")})
+    assert refused.status_code == 422
+    answer = client.post("/admin/api/webhook", data={
+        "key": str(key.id), "url": "https://live.example/gerai", "events": ["order.paid"],
+        "csrf_token": csrf_token(client, "/admin/api")})
+    import re
+
+    secret = re.search(r"whsec_[A-Za-z0-9_-]{43}", answer.get_data(as_text=True)).group(0)
+    assert answer.status_code == 200 and secret not in client.get("/admin/api").get_data(as_text=True)
+    assert client.post("/admin/api/webhook", data={
+        "key": "٣", "url": "https://live.example/gerai", "events": ["order.paid"],
+        "csrf_token": csrf_token(client, "/admin/api")}).status_code == 422

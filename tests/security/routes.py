@@ -286,8 +286,9 @@ ROUTES: dict[str, Route] = {
                                  data={"name": "Serangan", "owner": "X", "scopes": "orders:read",
                                        "rate_limit": "60"}),
     "admin.revoke_api_key": Route("/admin/api/{api_key_id}/cabut", post=ADMIN),
-    "admin.add_webhook": Route("/admin/api/{api_key_id}/webhook", post=ADMIN,
-                               data={"url": "https://klien.example/hook", "events": "order.paid"}),
+    "admin.add_webhook": Route("/admin/api/webhook", post=ADMIN,
+                               data={"key": "{api_key_id}", "url": "https://klien.example/hook",
+                                     "events": "order.paid"}),
     "admin.stop_webhook": Route("/admin/api/webhook/{webhook_id}/hentikan", post=ADMIN),
 }
 
