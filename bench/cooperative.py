@@ -292,7 +292,9 @@ def main() -> None:
         last = db.session.scalar(select(db.func.max(Posting.id)).where(
             Posting.cooperative_id == ids["coop"]))
     poll = {"HX-Request": "true", "HX-Target": "poller"}
-    rows = [("/sehat (baseline)", *timings(member, "/sehat", args.requests))]
+    rows = [("/sehat (baseline)", *timings(member, "/sehat", args.requests)),
+            ("/keranjang (a small page, baseline)", *timings(member, "/keranjang",
+                                                             args.requests))]
     rows.append(("member page /anggota/<id>",
                  *timings(member, f"/anggota/{ids['member']}", args.requests)))
     rows.append(("member live poll, nothing new",

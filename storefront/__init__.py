@@ -173,7 +173,7 @@ def register_commands(app: Flask) -> None:
     from .demo.commands import seed_demo
     from .indexing.commands import search_reindex, search_setup, search_worker
     from .ledger.commands import ledger_check
-    from .members.commands import bills_run, books_check
+    from .members.commands import bills_remind, bills_run, books_check
     from .reference import seed_reference
     from .seller.commands import catalogue_import
     from .tasks import worker_command
@@ -191,5 +191,6 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(ledger_check)
     app.cli.add_command(books_check)
     app.cli.add_command(bills_run)
+    app.cli.add_command(bills_remind)
     app.cli.add_command(backup)
     app.cli.add_command(restore)

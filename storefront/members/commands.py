@@ -43,3 +43,14 @@ def bills_run(bulan: str):
         totals.late_fees += result.late_fees
     click.echo(f"tagihan {month:%Y-%m}: {totals.wajib} simpanan wajib, {totals.instalments} "
                f"angsuran, {totals.late_fees} denda")
+
+
+@click.command("bills-remind")
+@with_appcontext
+def bills_remind():
+    """Remind members of bills due within three days or overdue (once per bill each)."""
+    from ..mail import send
+    from .reminders import send_all
+
+    sent = send_all(lambda message: send(message.to, message.subject, message.body))
+    click.echo(f"pengingat tagihan terkirim: {sent}")

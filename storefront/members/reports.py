@@ -158,18 +158,38 @@ def shu(coop_id: int, year: int, amount: int | None = None) -> dict:
         .where(PostingLine.cooperative_id == coop_id, in_year,
                PostingLine.account == "pendapatan_jasa",
                PostingLine.member_id.is_not(None)).group_by(PostingLine.member_id)).all())
-    members = db.session.execute(select(CoopMember.id, CoopMember.number, CoopMember.name)
+    members = db.session.execute(select(CoopMember.id, CoopMember.number, CoopMember.name,
+                                        CoopMember.user_id)
                                  .where(CoopMember.cooperative_id == coop_id)
                                  .order_by(CoopMember.number)).all()
-    capital = split(capital_pool, {m: int(savings.get(m, 0) or 0) for m, _n, _x in members})
-    business = split(business_pool, {m: int(interest.get(m, 0) or 0) for m, _n, _x in members})
+    bought = _purchases_at_own_shop(coop_id, start, end)
+    usage = {m: int(interest.get(m, 0) or 0) + bought.get(user_id, 0)
+             for m, _n, _x, user_id in members}
+    capital = split(capital_pool, {m: int(savings.get(m, 0) or 0) for m, _n, _x, _u in members})
+    business = split(business_pool, usage)
     rows = [(number, name, int(savings.get(mid, 0) or 0), capital.get(mid, 0),
-             int(interest.get(mid, 0) or 0), business.get(mid, 0),
-             capital.get(mid, 0) + business.get(mid, 0)) for mid, number, name in members]
+             int(interest.get(mid, 0) or 0), bought.get(user_id, 0), business.get(mid, 0),
+             capital.get(mid, 0) + business.get(mid, 0))
+            for mid, number, name, user_id in members]
     return {"year": year, "amount": amount, "capital_pool": capital_pool,
             "business_pool": business_pool,
             "kept": amount - sum(capital.values()) - sum(business.values()), "rows": rows,
             "capital_pct": terms.shu_capital_pct, "business_pct": terms.shu_business_pct}
+
+
+def _purchases_at_own_shop(coop_id: int, start: datetime, end: datetime) -> dict[int, int]:
+    """What each member (by account) bought from the cooperative's own shop in the year,
+    paid and not refunded: the other half of jasa usaha."""
+    from ..orders.models import Order
+
+    shop_id = db.session.scalar(select(Cooperative.shop_id).where(Cooperative.id == coop_id))
+    if shop_id is None:
+        return {}
+    return {buyer: int(total) for buyer, total in db.session.execute(
+        select(Order.buyer_id, func.sum(Order.total))
+        .where(Order.shop_id == shop_id, Order.buyer_id.is_not(None), Order.paid_at >= start,
+               Order.paid_at < end, Order.refunded_at.is_(None))
+        .group_by(Order.buyer_id)).all()}
 
 
 def table(coop: Cooperative, report: str, args) -> tuple[str, tuple, list] | None:
@@ -194,14 +214,15 @@ def table(coop: Cooperative, report: str, args) -> tuple[str, tuple, list] | Non
         amount = whole_number(args.get("jumlah"), low=0, high=10**13)
         made = shu(coop.id, year, amount)
         rows = [*made["rows"], ("", _("Jumlah"), None, sum(r[3] for r in made["rows"]), None,
-                                sum(r[5] for r in made["rows"]),
-                                sum(r[6] for r in made["rows"])),
+                                None, sum(r[6] for r in made["rows"]),
+                                sum(r[7] for r in made["rows"])),
                 ("", _("Dana koperasi (cadangan, pengurus, sosial)"), None, None, None, None,
-                 made["kept"]),
-                ("", _("SHU %(year)s", year=year), None, made["capital_pool"], None,
+                 None, made["kept"]),
+                ("", _("SHU %(year)s", year=year), None, made["capital_pool"], None, None,
                  made["business_pool"], made["amount"])]
         return _("SHU %(year)s", year=year), ("nomor", "nama", "simpanan", "jasa_modal",
-                                             "jasa_pinjaman", "jasa_usaha", "shu_anggota"), rows
+                                             "jasa_pinjaman", "belanja_di_toko_koperasi",
+                                             "jasa_usaha", "shu_anggota"), rows
     return None
 
 

@@ -353,3 +353,68 @@ def test_the_register_is_imported_from_a_csv_after_a_preview(client, auth, coop,
     assert member_named("Siti Kembar") is None  # her number is taken: never written
     assert db.session.scalar(select(func.count(CoopMember.id))) == 3
     assert post(client, f"{page}/terapkan", {"baris": sealed[:-4] + "AAAA"}, page).status_code == 400
+
+
+def test_reminders_before_and_after_the_due_date_go_once(app, client, auth, coop, siti, runner):
+    from storefront.members import reminders
+
+    month = (siti.joined_on.replace(day=1) + timedelta(days=32)).replace(day=1)
+    services.bill_run(coop.id, month, today=month)
+    db.session.commit()
+    sent = []
+    # two days before the wajib's due date: it is coming, and the pokok (due the day she
+    # joined) is overdue: one message each
+    assert reminders.send_all(sent.append, today=month.replace(day=8)) == 2
+    assert {m.to for m in sent} == {"siti@contoh.id"}
+    coming = next(m for m in sent if "segera jatuh tempo" in m.body)
+    assert f"Simpanan wajib {month:%Y-%m}" in coming.body and f"/anggota/{siti.id}" in coming.body
+    assert any("sudah lewat" in m.body and "Simpanan pokok" in m.body for m in sent)
+    assert reminders.send_all(sent.append, today=month.replace(day=9)) == 0  # once
+    assert reminders.send_all(sent.append, today=month.replace(day=12)) == 1  # wajib now late
+    result = runner.invoke(args=["bills-remind"])
+    assert result.exit_code == 0, result.output
+
+
+def test_pay_pressed_twice_makes_one_payment(client, auth, coop, siti, sandbox):
+    login(client, auth, "siti@contoh.id")
+    data = {"bayar-amount": "100.000", "bayar-method": "card", "bayar-attempt": "dua-kali"}
+    first = post(client, f"/anggota/{siti.id}/bayar", data, f"/anggota/{siti.id}")
+    second = post(client, f"/anggota/{siti.id}/bayar", data, f"/anggota/{siti.id}")
+    assert first.status_code == second.status_code == 303
+    assert db.session.scalar(select(func.count(MemberPayment.id))) == 1
+
+
+def test_a_member_cannot_open_another_members_receipt_or_loan(client, auth, coop, siti):
+    budi = services.register(coop, name="Budi", actor=None)
+    payment = services.record_cash(budi, 100_000, None)
+    loan = services.apply_for_loan(budi, 500_000, 5, "rahasia Budi")
+    db.session.commit()
+    login(client, auth, "siti@contoh.id")
+    for url in (f"/anggota/{siti.id}/pembayaran/{payment.id}", f"/anggota/{budi.id}",
+                f"/anggota/{siti.id}/jadwal/{loan.id}", f"/anggota/{budi.id}/data.json"):
+        answer = client.get(url)
+        assert answer.status_code == 404 and "Budi" not in answer.get_data(as_text=True), url
+
+
+def test_shu_splits_by_savings_and_by_loan_interest_to_the_rupiah(client, auth, coop, siti):
+    from storefront.members import reports
+
+    budi = services.register(coop, name="Budi", actor=None)
+    services.record_cash(siti, 100_000, None)  # her simpanan pokok
+    services.record_cash(budi, 100_000, None)
+    services.deposit(budi, 999_000, None)  # voluntary savings do not count for jasa modal
+    loan = services.apply_for_loan(budi, 1_000_000, 2, "usaha")
+    services.decide_loan(loan, True, None)
+    services.disburse(loan, None, on=date.today().replace(day=1))
+    services.bill_run(coop.id, (date.today().replace(day=1) + timedelta(days=32)).replace(day=1))
+    services.record_cash(budi, 515_000, None)  # first instalment: 500,000 + 15,000 interest
+    db.session.commit()
+    made = reports.shu(coop.id, date.today().year, amount=1_000_001)
+    rows = {r[1]: r for r in made["rows"]}
+    assert made["capital_pool"] == 200_000 and made["business_pool"] == 250_000
+    assert rows["Siti Aminah"][3] == rows["Budi"][3] == 100_000  # equal pokok, equal share
+    assert rows["Budi"][4] == 15_000 and rows["Budi"][6] == 250_000 and rows["Siti Aminah"][6] == 0
+    assert made["kept"] == 1_000_001 - 450_000
+    page = client.get(f"/koperasi/{coop.slug}/laporan/shu?tahun={date.today().year}"
+                      f"&jumlah=1000001").get_data(as_text=True)
+    assert "Rp250.000" in page and "Rp550.001" in page

@@ -187,7 +187,7 @@ class MemberHistories(RuleBasedStateMachine):
         if not hasattr(self, "coop"):
             return
         made = reports.shu(self.coop.id, self.month.year, amount=1_234_567)
-        assert sum(r[3] for r in made["rows"]) + sum(r[5] for r in made["rows"]) \
+        assert sum(r[3] for r in made["rows"]) + sum(r[6] for r in made["rows"]) \
             + made["kept"] == made["amount"]
 
 
