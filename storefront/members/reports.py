@@ -37,6 +37,9 @@ def _balances_by_member(coop_id: int) -> dict[int, dict[str, int]]:
     return out
 
 
+STATUS_WORDS = {"active": "aktif", "left": "keluar", "deceased": "meninggal"}
+
+
 def member_ledger(coop_id: int):
     balances = _balances_by_member(coop_id)
     owed = dict(db.session.execute(
@@ -48,7 +51,8 @@ def member_ledger(coop_id: int):
     for m in db.session.scalars(select(CoopMember).where(CoopMember.cooperative_id == coop_id)
                                 .order_by(CoopMember.number)):
         held = balances.get(m.id, {})
-        rows.append((m.number, m.name, m.status, held.get("simpanan_pokok", 0),
+        rows.append((m.number, m.name, STATUS_WORDS.get(m.status, m.status),
+                     held.get("simpanan_pokok", 0),
                      held.get("simpanan_wajib", 0), held.get("simpanan_sukarela", 0),
                      held.get("piutang_pinjaman", 0), int(owed.get(m.id, 0) or 0)))
     return _("Buku anggota"), header, rows

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
+from .. import qrcodes
 from ..accounts.models import User
 from ..audit import record
 from ..cooperatives.models import Cooperative
@@ -585,6 +586,20 @@ def own_payment(member_id: int, payment_id: int):
     return _no_store(render("members/receipt.html", blocks={"status-pembayaran": "status"},
                             coop=member.cooperative, payment=payment, member=member, qr=qr,
                             back=url_for(".own_page", member_id=member.id), own=True))
+
+
+@bp.get("/anggota/<int:member_id>/pembayaran/<int:payment_id>/qris.png")
+@login_required
+def own_qris_picture(member_id: int, payment_id: int):
+    """The QRIS as a picture to save, for "scan from gallery" on this same phone."""
+    member = _own_member(member_id)
+    payment = db.session.get(MemberPayment, payment_id)
+    if payment is None or payment.member_id != member.id:
+        abort(404)
+    purchase = payment.purchase
+    if purchase.status != "pending" or not purchase.payment_qr:
+        abort(404)
+    return qrcodes.qris_picture(purchase.payment_qr, purchase.code)
 
 
 @bp.post("/anggota/<int:member_id>/pinjaman")

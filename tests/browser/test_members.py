@@ -46,7 +46,7 @@ def member(live_app):
         services.add_bill(member, 35_000, "Kredit toko koperasi <b>Oktober</b>", today, manager)
         db.session.commit()
         return {"id": member.id, "slug": coop.slug, "email": person.email,
-                "manager": manager.email}
+                "manager": manager.email, "office": office.email}
 
 
 def test_one_qris_payment_pays_three_bills_and_the_manager_sees_it_live(new_context, live_app,
@@ -70,6 +70,10 @@ def test_one_qris_payment_pays_three_bills_and_the_manager_sees_it_live(new_cont
     pay.click()
 
     expect(phone.locator("[data-qris] svg")).to_be_visible()
+    saved = phone.get_by_role("link", name="Simpan gambar QR")
+    expect(saved).to_be_visible()
+    picture = phone.request.get(saved.get_attribute("href"))
+    assert picture.status == 200 and picture.headers["content-type"] == "image/png"
     payload = decode_qr(phone, "[data-qris]")
     shoot(phone, "bayar-qris")
     assert sideways_overflow(phone) <= 0
@@ -90,7 +94,8 @@ def test_one_qris_payment_pays_three_bills_and_the_manager_sees_it_live(new_cont
     shoot(manager, "buku")
     for path in (f"/koperasi/{member['slug']}/anggota", f"/koperasi/{member['slug']}/pinjaman",
                  f"/koperasi/{member['slug']}/pengaturan", f"/koperasi/{member['slug']}/anggota/"
-                 f"{member['id']}", f"/koperasi/{member['slug']}/laporan/buku-anggota"):
+                 f"{member['id']}", f"/koperasi/{member['slug']}/laporan/buku-anggota",
+                 f"/koperasi/{member['slug']}/anggota/impor", f"/koperasi/{member['slug']}/laporan/shu"):
         manager.goto(path)
         shoot(manager, path.rsplit("/", 1)[-1])
         assert sideways_overflow(manager) <= 0, path
@@ -101,3 +106,12 @@ def test_one_qris_payment_pays_three_bills_and_the_manager_sees_it_live(new_cont
         from storefront.members import books
 
         assert books.check() == []
+
+
+def test_the_office_health_table_on_a_phone(new_context, member):
+    office = log_in(new_context(), member["office"])
+    office.goto("/admin/koperasi/kesehatan?urut=savings")
+    expect(office.get_by_role("heading", name="Kesehatan koperasi")).to_be_visible()
+    expect(office.locator("tbody tr").filter(has_text="Koperasi Simpan Pinjam")).not_to_have_count(0)
+    shoot(office, "kesehatan")
+    assert sideways_overflow(office) <= 0

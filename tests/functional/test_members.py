@@ -418,3 +418,12 @@ def test_shu_splits_by_savings_and_by_loan_interest_to_the_rupiah(client, auth, 
     page = client.get(f"/koperasi/{coop.slug}/laporan/shu?tahun={date.today().year}"
                       f"&jumlah=1000001").get_data(as_text=True)
     assert "Rp250.000" in page and "Rp550.001" in page
+
+
+def test_a_pending_qris_can_be_saved_as_a_picture_for_this_phone(client, auth, coop, siti):
+    payment = services.start_bill_payment(siti, 100_000, "qris", "kp-gambar", "cash")
+    db.session.commit()
+    login(client, auth, "siti@contoh.id")
+    url = f"/anggota/{siti.id}/pembayaran/{payment.id}"
+    assert client.get(f"{url}/qris.png").status_code == 404  # no QR made yet
+    assert "Bayar tagihan" in client.get(url).get_data(as_text=True)
