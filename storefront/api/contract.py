@@ -46,7 +46,6 @@ PROBLEM_TEXT = {
     403: "The key lacks the scope",
     404: "Not found",
     405: "Method not allowed",
-    406: "Not acceptable",
     409: "Conflict (stock, price or state changed)",
     413: "Body too large",
     415: "Body is not application/json",
@@ -99,7 +98,7 @@ def document() -> dict:
 
 def _complete(operation: dict, method: str, rule, scope: str | None) -> None:
     responses = operation["responses"]
-    statuses = {400, 401, 406, 429, 503}  # a bad key is refused on every operation
+    statuses = {400, 401, 429, 503}  # a bad key is refused on every operation
     if rule.arguments:
         statuses.add(404)
     if method == "post":

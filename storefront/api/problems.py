@@ -26,14 +26,12 @@ TYPE_BASE = "https://gerai.tangerangkota.go.id/api/problems/"
 DETAILS = {
     401: _l("Sertakan kunci API yang sah: Authorization: Bearer <kunci>."),
     404: _l("Sumber daya ini tidak ada."),
-    406: _l("API ini hanya menjawab application/json."),
     413: _l("Isi permintaan terlalu besar."),
     415: _l("Kirim isi permintaan sebagai application/json."),
 }
 TITLES = {
     401: _l("Kunci API diperlukan"),
     415: _l("Jenis isi tidak didukung"),
-    406: _l("Format jawaban tidak tersedia"),
 }
 
 
