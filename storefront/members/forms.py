@@ -111,6 +111,8 @@ class TermsForm(GeraiForm):
     shu_business_pct = WholeNumberField(_l("SHU jasa usaha (%)"), validators=[
         InputRequired(REQUIRED), NumberRange(min=0, max=100)])
     rat_held_on = DayField(_l("Tanggal RAT terakhir"), validators=[Optional()])
+    shop = StringField(_l("Toko koperasi di Gerai (alamat toko, milik pengurus)"),
+                       validators=[Optional(), Length(max=140)])
 
     def validate_shu_business_pct(self, field):
         if (field.data or 0) + (self.shu_capital_pct.data or 0) > 100:

@@ -16,7 +16,7 @@ from functools import wraps
 from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
@@ -124,6 +124,11 @@ def register(coop: Cooperative):
             else:
                 flash(_("%(name)s terdaftar sebagai anggota nomor %(number)s.",
                         name=member.name, number=member.number))
+                if member.email and member.user_id is None:
+                    _invite(coop, member)
+                    flash(_("Undangan dikirim ke %(email)s: setelah membuat akun Gerai dengan "
+                            "email itu, anggota melihat tagihan dan simpanannya sendiri.",
+                            email=member.email))
                 return redirect(url_for(".register", slug=coop.slug), 303)
         else:
             status = 422
@@ -184,6 +189,20 @@ def apply_import(coop: Cooperative):
     for line in skipped[:20]:
         flash(line, "error")
     return redirect(url_for(".register", slug=coop.slug), 303)
+
+
+def _invite(coop: Cooperative, member: CoopMember) -> None:
+    from ..mail import send
+
+    send(member.email, _("Anda terdaftar sebagai anggota %(coop)s", coop=coop.name), "\n".join([
+        _("Halo %(name)s,", name=member.name), "",
+        _("%(coop)s mendaftarkan Anda sebagai anggota nomor %(number)s.", coop=coop.name,
+          number=member.number),
+        _("Buat akun Gerai dengan alamat email ini, lalu buka %(link)s untuk melihat tagihan, "
+          "simpanan dan pinjaman Anda dan membayar semua tagihan sekaligus.",
+          link=url_for(".mine", _external=True)),
+        _("Daftar: %(link)s", link=url_for("accounts.register", _external=True)), "",
+        coop.name]))
 
 
 @bp.post("/koperasi/<slug>/petugas")
@@ -415,11 +434,13 @@ def run_bills(coop: Cooperative):
 def terms(coop: Cooperative):
     current = services.terms_of(coop.id, to_change=request.method == "POST")
     form = TermsForm(obj=current)
+    if request.method == "GET" and coop.shop is not None:
+        form.shop.data = coop.shop.slug
     status = 200
     if request.method == "POST":
         if g.role != "manager":
             abort(403)
-        if form.validate_on_submit():
+        if form.validate_on_submit() and _own_shop(coop, form):
             before = {k: getattr(current, k) for k in ("pokok", "wajib", "rate_bp", "late_fee")}
             form.populate_obj(current)
             record(current_user, "coop.terms", coop, before=before,
@@ -430,6 +451,25 @@ def terms(coop: Cooperative):
         status = 422
     return _no_store(render("members/terms.html", coop=coop, form=form, role=g.role,
                             http_status=status))
+
+
+def _own_shop(coop: Cooperative, form: TermsForm) -> bool:
+    """The cooperative's own shop: a verified shop one of its managers owns (its sales
+    then count for the members' jasa usaha in the SHU). False: the field says why."""
+    from ..catalogue.models import Shop
+
+    slug = (form.shop.data or "").strip().lower()
+    if not slug:
+        coop.shop_id = None
+        return True
+    shop = db.session.scalar(select(Shop).where(Shop.slug == slug))
+    if shop is None or shop.status != "verified" or \
+            shop.owner_id not in {m.id for m in coop.managers}:
+        form.shop.errors = [_("Toko %(slug)s tidak ditemukan, belum terverifikasi, atau bukan "
+                              "milik pengurus koperasi ini.", slug=slug)]
+        return False
+    coop.shop_id = shop.id
+    return True
 
 
 @bp.get("/koperasi/<slug>/buku")
@@ -493,9 +533,37 @@ def report_page(coop: Cooperative, report: str):
 def mine():
     members = list(db.session.scalars(select(CoopMember).where(
         CoopMember.user_id == current_user.id).order_by(CoopMember.id)))
-    if len(members) == 1:
+    waiting = _waiting(current_user)
+    if len(members) == 1 and not waiting:
         return redirect(url_for(".own_page", member_id=members[0].id))
-    return _no_store(render("members/mine.html", members=members))
+    return _no_store(render("members/mine.html", members=members, waiting=waiting))
+
+
+def _waiting(user) -> list[CoopMember]:
+    """Registrations a cooperative made with this account's (verified) email, not linked yet."""
+    return list(db.session.scalars(select(CoopMember).where(
+        CoopMember.user_id.is_(None), CoopMember.status == "active",
+        db.func.lower(CoopMember.email) == user.email.lower()).order_by(CoopMember.id)))
+
+
+@bp.post("/anggota/hubungkan/<int:member_id>")
+@login_required
+def claim(member_id: int):
+    member = next((m for m in _waiting(current_user) if m.id == member_id), None)
+    if member is None:
+        abort(404)
+    if db.session.scalar(select(CoopMember.id).where(
+            CoopMember.cooperative_id == member.cooperative_id,
+            CoopMember.user_id == current_user.id)):
+        flash(_("Akun ini sudah terhubung dengan keanggotaan lain di koperasi ini."), "error")
+        return redirect(url_for(".mine"), 303)
+    changed = db.session.execute(
+        update(CoopMember).where(CoopMember.id == member.id, CoopMember.user_id.is_(None))
+        .values(user_id=current_user.id).execution_options(synchronize_session=False)).rowcount
+    if changed:
+        record(current_user, "member.link_account", member, after={"user": current_user.email})
+    db.session.commit()
+    return redirect(url_for(".own_page", member_id=member.id), 303)
 
 
 @bp.get("/anggota/<int:member_id>")

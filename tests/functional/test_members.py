@@ -427,3 +427,41 @@ def test_a_pending_qris_can_be_saved_as_a_picture_for_this_phone(client, auth, c
     url = f"/anggota/{siti.id}/pembayaran/{payment.id}"
     assert client.get(f"{url}/qris.png").status_code == 404  # no QR made yet
     assert "Bayar tagihan" in client.get(url).get_data(as_text=True)
+
+
+def test_a_member_registered_by_email_is_invited_and_links_their_new_account(app, client, auth,
+                                                                             coop, siti):
+    answer = add_member(client, coop, name="Rina Baru", email="rina@contoh.id")
+    assert answer.status_code == 303
+    mail = app.extensions["gerai.sent_mail"][-1]
+    assert mail["To"] == "rina@contoh.id" and "/daftar" in mail.get_content()
+    rina = member_named("Rina Baru")
+    assert rina.user_id is None
+    UserFactory(email="rina@contoh.id", name="Rina")
+    db.session.commit()
+    login(client, auth, "orang@contoh.id")
+    assert post(client, f"/anggota/hubungkan/{rina.id}", {}).status_code == 404
+    login(client, auth, "rina@contoh.id")
+    page = client.get("/anggota").get_data(as_text=True)
+    assert "Hubungkan ke akun ini" in page and "Rina Baru" in page
+    answer = post(client, f"/anggota/hubungkan/{rina.id}", {})
+    assert answer.status_code == 303 and answer.headers["Location"].endswith(f"/anggota/{rina.id}")
+    assert "Simpanan pokok" in client.get(f"/anggota/{rina.id}").get_data(as_text=True)
+
+
+def test_a_manager_names_the_cooperatives_own_shop(client, auth, coop, siti):
+    from storefront.cooperatives.models import Cooperative
+    from tests.factories import ShopFactory
+
+    own = ShopFactory(owner=coop.managers[0], name="Toko Koperasi Warga", type="koperasi")
+    other = ShopFactory(name="Toko Orang Lain")
+    db.session.commit()
+    page = f"/koperasi/{coop.slug}/pengaturan"
+    data = {"pokok": "100.000", "wajib": "25.000", "due_day": "10", "rate_bp": "150",
+            "late_fee": "10.000", "shu_capital_pct": "20", "shu_business_pct": "25"}
+    refused = post(client, page, {**data, "shop": other.slug}, page)
+    assert refused.status_code == 422 and "bukan milik pengurus" in refused.get_data(as_text=True)
+    assert post(client, page, {**data, "shop": own.slug}, page).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Cooperative, coop.id).shop_id == own.id
+    assert "Toko Koperasi Warga" in client.get(page).get_data(as_text=True)

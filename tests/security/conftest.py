@@ -168,6 +168,10 @@ def cooperative_members(coop, people) -> dict:
     members.deposit(member, 50_000, people["manager_b"])
     withdrawal = members.request_withdrawal(member, 10_000)
     payment = members.record_cash(member, 20_000, people["manager_b"])
+    # registered by the cooperative with shopper_a's email before she had an account
+    invited = members.register(coop, name="Undangan", actor=people["manager_b"])
+    invited.email = people["shopper_a"].email
     db.session.commit()
     return {"member_id": member.id, "loan_id": loan.id, "withdrawal_id": withdrawal.id,
-            "receipt_id": payment.id, "staff_email": people["seller_a"].email}
+            "receipt_id": payment.id, "staff_email": people["seller_a"].email,
+            "invited_id": invited.id}

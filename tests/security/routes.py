@@ -222,6 +222,8 @@ ROUTES: dict[str, Route] = {
     "members.own_qris_picture": Route("/anggota/{member_id}/pembayaran/{receipt_id}/qris.png",
                                       get=frozenset({"shopper_b"}),
                                       note="404 unless a QRIS payment is pending"),
+    "members.claim": Route("/anggota/hubungkan/{invited_id}", post=frozenset({"shopper_a"}),
+                           note="a registration made with her account's email"),
     "members.own_schedule": Route("/anggota/{member_id}/jadwal/{loan_id}",
                                   get=frozenset({"shopper_b"})),
     "members.own_data": Route("/anggota/{member_id}/data.json", get=frozenset({"shopper_b"})),
