@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from urllib.parse import urlsplit
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -215,6 +216,10 @@ def start_checkout(token: str):
             raise ApiProblem(422, slug="invalid-request", errors=[
                 {"field": "shops." + name.replace("antar-", "fulfilment.").replace(
                     "alamat-", "address."), "message": message} for name, message in errors.items()])
+        if body.return_url and not _client_origin(body.return_url):
+            raise ApiProblem(422, slug="invalid-request", errors=[{
+                "field": "return_url",
+                "message": _l("Alamat kembali harus di asal aplikasi klien yang terdaftar.")}])
         methods = dict(contract.online_methods())
         if body.payment_method not in methods:
             raise ApiProblem(422, slug="invalid-request", errors=[{
@@ -248,10 +253,17 @@ def start_checkout(token: str):
                 raise
             return _pay(existing, status=200)
         db.session.commit()
-        return _pay(purchase, status=201)
+        return _pay(purchase, status=201, return_url=body.return_url)
 
 
-def _pay(purchase: Purchase, status: int):
+def _client_origin(url: str) -> bool:
+    """Only back to a client app's own origin (API_CORS_ORIGINS): never an open redirect."""
+    parts = urlsplit(url)
+    return parts.scheme in ("https", "http") and \
+        f"{parts.scheme}://{parts.netloc}" in current_app.config["API_CORS_ORIGINS"]
+
+
+def _pay(purchase: Purchase, status: int, return_url: str | None = None):
     owner = db.session.scalar(select(ApiCheckout.api_key_id)
                               .where(ApiCheckout.purchase_id == purchase.id))
     if owner != g.api_key.id:
@@ -260,8 +272,11 @@ def _pay(purchase: Purchase, status: int):
         with force_locale(language()):
             try:
                 runner.start_payment(
-                    purchase, success_url=url_for("checkout.done", code=purchase.code, _external=True),
-                    cancel_url=url_for("checkout.cancelled", code=purchase.code, _external=True))
+                    purchase,
+                    success_url=return_url or url_for("checkout.done", code=purchase.code,
+                                                      _external=True),
+                    cancel_url=return_url or url_for("checkout.cancelled", code=purchase.code,
+                                                     _external=True))
             except contract.GatewayUnavailable as error:
                 # The purchase and its hold stay; the same idempotency key asks again.
                 raise ApiProblem(503, error.message, slug="gateway-unavailable",

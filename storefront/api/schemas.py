@@ -129,8 +129,10 @@ class CheckoutIn(Strict):
     payment_method: Literal["qris", "card"] = "qris"
     idempotency_key: Annotated[str, Field(min_length=8, max_length=40,
                                           pattern=r"^[A-Za-z0-9_-]+$")]
-    return_url: Annotated[str, Field(max_length=500)] | None = Field(
-        None, description="unused for QRIS; cards come back to Gerai's receipt")
+    return_url: Annotated[str, Field(max_length=500, pattern=OneLine)] | None = Field(
+        None, description="card payments: where the gateway's page sends the shopper back "
+                          "(an https address on one of the client's configured origins); "
+                          "without it, Gerai's receipt")
 
 
 # --- answers ---------------------------------------------------------------------------------

@@ -253,3 +253,20 @@ def test_the_office_subscribes_a_webhook_and_its_secret_is_shown_once(client, au
     assert client.post("/admin/api/webhook", data={
         "key": "٣", "url": "https://live.example/gerai", "events": ["order.paid"],
         "csrf_token": csrf_token(client, "/admin/api")}).status_code == 422
+
+
+def test_a_card_checkout_hands_the_shopper_to_the_payment_page_and_back_to_the_client(
+        app, client, sandbox_app, sandbox_server, catalogue, api_key):
+    app.config["API_CORS_ORIGINS"] = ("https://live.tangerangkota.go.id",)
+    line = [{"product_id": catalogue.kopi.id, "quantity": 1}]
+    _cart, foreign = api_checkout(client, api_key, line, key="idem-card-0001", method="card",
+                                  return_url="https://jahat.example/ambil")
+    assert foreign.status_code == 422 and foreign.json["errors"][0]["field"] == "return_url"
+    _cart, answer = api_checkout(client, api_key, line, key="idem-card-0002", method="card",
+                                 return_url="https://live.tangerangkota.go.id/gerai/selesai")
+    assert answer.status_code == 201, answer.json
+    payment = answer.json["payment"]
+    assert payment["method"] == "card" and payment["qris"] is None
+    assert payment["url"].startswith(sandbox_server.url)
+    _cart, qris = api_checkout(client, api_key, line, key="idem-card-0003", method="qris")
+    assert qris.status_code == 422  # no QRIS gateway configured here: said, not a 500
