@@ -133,6 +133,12 @@ def _till_context(fair: Fair, stand: Stand, parts=("register", "sales"), **extra
     return context
 
 
+def _register_only() -> tuple[str, ...]:
+    """What an answer to a sale swaps in (the register) needs; the full page needs it all.
+    The sales list's own poll then shows the sale (its version moved)."""
+    return ("register",) if wants_fragment() else ("register", "sales")
+
+
 def till_key() -> str:
     """A fresh sale key for a form sent without JavaScript (the script makes its own)."""
     return secrets.token_urlsafe(16)
@@ -204,7 +210,7 @@ def sell(slug: str, code: str):
         if wants_json:
             return jsonify(errors=errors), status
         return render("exhibitions/till.html", blocks={"kasir": "register"}, http_status=status,
-                      **_till_context(fair, stand, errors=errors, form=request.form))
+                      **_till_context(fair, stand, parts=_register_only(), errors=errors, form=request.form))
     change = max((received or 0) - purchase.total, 0) if method == "cash" else None
     if wants_json:
         return jsonify(code=purchase.code, order=purchase.orders[0].code, total=purchase.total,
@@ -219,20 +225,20 @@ def sell(slug: str, code: str):
                     total=format_rupiah(purchase.total)))
             return redirect(url_for(".screen", slug=slug, code=code), 303)
         return render("exhibitions/till.html", blocks={"kasir": "register"},
-                      **_till_context(fair, stand, static_sale=purchase,
+                      **_till_context(fair, stand, parts=_register_only(), static_sale=purchase,
                                       qr=qr_svg(stand.shop.static_qris, scale=5, border=4)))
     if method == "cash":
         if not wants_fragment():
             flash(_("Tunai %(total)s tercatat.", total=format_rupiah(purchase.total)))
             return redirect(url_for(".screen", slug=slug, code=code), 303)
         return render("exhibitions/till.html", blocks={"kasir": "register"},
-                      **_till_context(fair, stand, sold=purchase, change=change))
+                      **_till_context(fair, stand, parts=_register_only(), sold=purchase, change=change))
     if not wants_fragment():
         return redirect(url_for(".charge", slug=slug, code=code, charge=purchase.code), 303)
     snapshot = _charge_snapshot(purchase.code)
     db.session.refresh(purchase)  # read after the snapshot: a payment since is not missed
     return render("exhibitions/till.html", blocks={"kasir": "register"},
-                  **_till_context(fair, stand, charge=purchase, pay_url=_pay_url(purchase),
+                  **_till_context(fair, stand, parts=_register_only(), charge=purchase, pay_url=_pay_url(purchase),
                                   qr=_charge_qr(purchase),
                                   charge_version=_charge_version(snapshot, fair, stand,
                                                                  purchase)))
