@@ -3,19 +3,20 @@ dashboard, the visitor's payment page (issue 16).
 
 Seeds the demo (a fair with its stands) into a scratch SQLite database, signs in a stand
 keeper and the organizer, rings up a QR charge, then asks each poll N times as htmx does
-(HX-Request, HX-Target and the block's own hx-headers: X-Version), when nothing changed
-and right after a change (a cash sale at the stand, which changes the sales list and the
-dashboard, not the charge). A bare endpoint (/sehat) is the baseline, measured the same
-way in the same run. CPU is this process's time.process_time per request through Flask's
-test client (no network, no server threads): what Gerai itself spends; SQL is the number
-of statements the request sent to the database.
+(HX-Request, HX-Target, the block's own hx-get with its version ?v=, and its
+hx-headers), when nothing changed and right after a change (a cash sale at the stand,
+which changes the sales list and the dashboard, not the charge). A bare endpoint (/sehat)
+is the baseline, measured the same way in the same run. CPU is this process's
+time.process_time around the WSGI app called directly (no network, no server threads, not
+the test client's own work): what Gerai itself spends; SQL is the number of statements
+the request sent to the database.
 
     .venv/bin/python bench/polls.py [--requests 300] [--products 200] [--redis URL]
         [--profile NAME]
 
 ``--redis redis://127.0.0.1:6379/15`` keeps the versions (and the cache) in that Redis
-instead of this process; ``--profile "sales list, unchanged"`` prints pyinstrument's
-profile of that poll.
+instead of this process; ``--profile "till: sales list, after a sale"`` prints the
+cProfile of that row (cumulative time, the top 40).
 """
 
 from __future__ import annotations
@@ -213,8 +214,9 @@ def main() -> None:
          poll(visitor, pay_url, "status-bayar", pay_url), None),
     ]
     store = "Redis " + args.redis if args.redis else "no REDIS_URL (this machine's own store)"
-    print(f"Polls as htmx sends them (with the block's hx-headers), {args.requests} requests "
-          f"each, median CPU per request (time.process_time, Flask test client, SQLite; "
+    print(f"Polls as htmx sends them (the block's own hx-get, with its version, and its "
+          f"hx-headers), {args.requests} requests each, median CPU per request "
+          f"(time.process_time around the WSGI app, SQLite; "
           f"versions: {store}); rate limits off (not measured here):")
     bare, bare_sql, _ = measure(plain, "/sehat", args.requests, statements)
     print(f"  {'bare endpoint /sehat':36s} {bare:6.2f} ms  (1.0× bare)  SQL {bare_sql:4.1f}")
@@ -231,17 +233,19 @@ def main() -> None:
             print(f"    target: 204/304, no SQL, <= {TARGET_MS} ms CPU: "
                   f"{'met' if met else 'missed'}")
     if profiled:
-        from pyinstrument import Profiler
+        import cProfile
+        import pstats
 
         client, url, headers, before = profiled
-        profiler = Profiler(interval=0.0001)
-        with profiler:
-            for _ in range(args.requests):
-                if before:
-                    before()
-                call(client, request_for(client, url, headers))
-        print(profiler.output_text(unicode=True, color=False, show_all=False))
-
+        profiler = cProfile.Profile()
+        for _ in range(args.requests):
+            if before:
+                before()
+            environ = request_for(client, url, headers)
+            profiler.enable()
+            call(client, environ)
+            profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
 if __name__ == "__main__":
     main()
