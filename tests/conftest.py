@@ -91,6 +91,7 @@ def _test_config(database_url: str, media_root) -> dict:
         # A test that leaves TESTING (the outside walk) queues its tasks in its own file,
         # never in the checkout's instance folder that other test processes share.
         "TASK_QUEUE_PATH": str(Path(str(media_root)).parent / "tasks.sqlite3"),
+        "POLL_VERSIONS_FILE": str(Path(str(media_root)).parent / "poll-versions"),
         "XENDIT_SANDBOX_MOUNT": False,
         # cheap hashes in tests; the production parameters have their own test
         "ARGON2_TIME_COST": 1,
