@@ -28,7 +28,7 @@ from ..cooperatives.views import _coop
 from ..exports import export_response
 from ..extensions import db
 from ..htmx import no_change, render, unchanged, wants_fragment
-from ..params import MAX_ID, calendar_day, calendar_month, whole_number
+from ..params import MAX_ID, calendar_day, calendar_month, plain_text, whole_number
 from ..payments import gateway as contract
 from ..payments import runner
 from ..qrcodes import qr_svg
@@ -132,12 +132,18 @@ def register(coop: Cooperative):
                 return redirect(url_for(".register", slug=coop.slug), 303)
         else:
             status = 422
-    query = request.args.get("q", "")[:60].strip()
-    members = reports.register_rows(coop.id, query)
-    return _no_store(render("members/register.html", coop=coop, form=form, members=members,
-                            q=query, role=g.role, staff=services.staff_of(coop),
-                            staff_form=StaffForm(prefix="petugas", meta=NO_FORM_CSRF),
-                            http_status=status))
+    return _register_page(coop, form, http_status=status)
+
+
+def _register_page(coop: Cooperative, form: MemberForm, staff_form: StaffForm | None = None,
+                   http_status: int = 200):
+    query = plain_text(request.args.get("q"), 60)  # one line, no NUL (PostgreSQL refuses it)
+    return _no_store(render("members/register.html", coop=coop, form=form,
+                            members=reports.register_rows(coop.id, query), q=query,
+                            role=g.role, staff=services.staff_of(coop),
+                            staff_form=staff_form or StaffForm(prefix="petugas",
+                                                               meta=NO_FORM_CSRF),
+                            http_status=http_status))
 
 
 @bp.route("/koperasi/<slug>/anggota/impor", methods=["GET", "POST"])
@@ -209,21 +215,20 @@ def _invite(coop: Cooperative, member: CoopMember) -> None:
 @coop_role("manager")
 def add_staff(coop: Cooperative):
     form = StaffForm(prefix="petugas", meta=NO_FORM_CSRF)
-    if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.email == form.email.data.strip().lower()))
-        if user is None:
-            flash(_("Akun %(email)s belum terdaftar di Gerai.", email=form.email.data), "error")
-            return redirect(url_for(".register", slug=coop.slug), 303)
-        try:
-            services.name_staff(coop, user, current_user)
-            db.session.commit()
-        except services.Refused as refused:
-            db.session.rollback()
-            flash(refused.message, "error")
-        else:
-            flash(_("%(name)s sekarang petugas %(coop)s.", name=user.name, coop=coop.name))
-    else:
-        flash(_("Tulis email akun petugas."), "error")
+    if not form.validate_on_submit():
+        return _register_page(coop, MemberForm(formdata=None), form, 422)
+    user = db.session.scalar(select(User).where(User.email == form.email.data.strip().lower()))
+    if user is None:
+        form.email.errors = [_("Akun %(email)s belum terdaftar di Gerai.", email=form.email.data)]
+        return _register_page(coop, MemberForm(formdata=None), form, 422)
+    try:
+        services.name_staff(coop, user, current_user)
+        db.session.commit()
+    except services.Refused as refused:
+        db.session.rollback()
+        form.email.errors = [refused.message]
+        return _register_page(coop, MemberForm(formdata=None), form, 409)
+    flash(_("%(name)s sekarang petugas %(coop)s.", name=user.name, coop=coop.name))
     return redirect(url_for(".register", slug=coop.slug), 303)
 
 

@@ -465,3 +465,14 @@ def test_a_manager_names_the_cooperatives_own_shop(client, auth, coop, siti):
     db.session.expire_all()
     assert db.session.get(Cooperative, coop.id).shop_id == own.id
     assert "Toko Koperasi Warga" in client.get(page).get_data(as_text=True)
+
+
+def test_a_bad_staff_email_is_shown_back_next_to_the_field(client, auth, coop, siti):
+    page = f"/koperasi/{coop.slug}/anggota"
+    for typed, status in (("bukan email", 422), ("tidak.ada@contoh.id", 422),
+                          ("ketua@kopwarga.id", 409)):
+        answer = post(client, f"/koperasi/{coop.slug}/petugas", {"petugas-email": typed}, page)
+        html = answer.get_data(as_text=True)
+        assert answer.status_code == status and f'value="{typed}"' in html, typed
+        assert 'id="petugas-email-error"' in html
+    assert client.get(f"{page}?q=a%00b").status_code == 200
