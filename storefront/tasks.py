@@ -51,7 +51,6 @@ from .extensions import cache, db
 
 log = logging.getLogger(__name__)
 
-PERIOD_SECONDS = 60
 HEARTBEAT_SECONDS = 15
 _AFTER_COMMIT = "gerai.after_commit_tasks"
 FAILURES_KEY = "gerai:tasks:failed"
@@ -168,8 +167,15 @@ TASKS: dict[str, tuple[Callable, int]] = {
     "deliver_webhooks": (_deliver_webhooks, 0),
     "reindex_search": (_reindex_search, 0),
 }
-PERIODIC = ("heartbeat", "drain_search_outbox", "reconcile_payments", "sweep_imports",
-            "deliver_webhooks")
+EVERY_MINUTE = (crontab(minute="*"), 60)
+# name -> (when the schedulers enqueue it, the period only one run may claim, in seconds).
+PERIODIC: dict[str, tuple[crontab, int]] = {
+    "heartbeat": EVERY_MINUTE,
+    "drain_search_outbox": EVERY_MINUTE,
+    "reconcile_payments": EVERY_MINUTE,
+    "sweep_imports": EVERY_MINUTE,
+    "deliver_webhooks": EVERY_MINUTE,
+}
 
 
 def _in_app(app: Flask, name: str, body: Callable) -> Callable:
@@ -187,30 +193,32 @@ def _in_app(app: Flask, name: str, body: Callable) -> Callable:
     return run
 
 
-def _once_per_period(app: Flask, name: str, body: Callable) -> Callable:
+def _once_per_period(app: Flask, name: str, body: Callable, seconds: int) -> Callable:
     """Run ``body`` only for the first consumer to claim this period."""
 
     def run():
         huey = queue(app).huey
-        period = int(time.time() // PERIOD_SECONDS)
+        period = int(time.time() // seconds)
         if not huey.put_if_empty(f"period:{name}:{period}", "1"):
             return None
         huey.get(f"period:{name}:{period - 2}")  # forget an old claim (get pops it)
         return body()
 
-    run.__name__ = f"every_minute_{name}"
+    run.__name__ = f"periodic_{name}"
     return run
 
 
 def register(app: Flask, name: str, body: Callable, *, retries: int = 0,
-             periodic: bool = False) -> TaskWrapper:
-    """Put a task on the app's queue; other modules (the API's webhooks) add theirs so."""
+             periodic: tuple[crontab, int] | bool = False) -> TaskWrapper:
+    """Put a task on the app's queue (``periodic``: also run on that schedule, once per
+    period however many consumers there are; True means every minute)."""
     q = queue(app)
     wrapper = q.huey.task(retries=retries, retry_delay=5, name=name)(_in_app(app, name, body))
     q.tasks[name] = wrapper
     if periodic:
-        q.periodic[name] = q.huey.periodic_task(crontab(minute="*"), name=f"every_minute_{name}")(
-            _once_per_period(app, name, wrapper.call_local))
+        when, seconds = EVERY_MINUTE if periodic is True else periodic
+        q.periodic[name] = q.huey.periodic_task(when, name=f"periodic_{name}")(
+            _once_per_period(app, name, wrapper.call_local, seconds))
     return wrapper
 
 
@@ -231,7 +239,7 @@ def install(app: Flask, kind: str | None = None) -> Queue:
                 log.warning("task failure not counted: %s", error)
 
     for name, (body, retries) in TASKS.items():
-        register(app, name, body, retries=retries, periodic=name in PERIODIC)
+        register(app, name, body, retries=retries, periodic=PERIODIC.get(name, False))
     return app.extensions["gerai.tasks"]
 
 
