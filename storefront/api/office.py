@@ -71,7 +71,7 @@ def _hook_form(blank: bool = False) -> SubscriptionForm:
     return form
 
 
-def _page(key_form=None, hook_form=None, status=200, **shown):
+def _page(key_form=None, hook_form=None, status=200):
     api_keys = db.session.scalars(select(ApiKey).order_by(ApiKey.id.desc())).all()
     subscriptions = db.session.scalars(select(WebhookSubscription)
                                        .order_by(WebhookSubscription.id.desc())).all()
@@ -80,8 +80,7 @@ def _page(key_form=None, hook_form=None, status=200, **shown):
     return render("api/office.html", api_keys=api_keys, subscriptions=subscriptions,
                   deliveries=deliveries, scope_names=SCOPE_NAMES, event_names=EVENT_NAMES,
                   key_form=key_form or ApiKeyForm(formdata=None),
-                  hook_form=hook_form or _hook_form(blank=True), http_status=status,
-                  **shown)
+                  hook_form=hook_form or _hook_form(blank=True), http_status=status)
 
 
 @bp.get("/api")
@@ -99,8 +98,12 @@ def issue_api_key():
     key, token = keys.issue(form.name.data.strip(), form.owner.data.strip(), form.scopes.data,
                             form.rate_limit.data, actor=current_user)
     db.session.commit()
-    # Shown this once, on this answer only (no-store): never stored, never mailed.
-    return _page(new_token=token, new_key=key)
+    # Shown this once, on this answer only (no-store): never stored, never mailed; a page
+    # of its own, not the form again, so nothing looks like a refusal.
+    return render("api/shown_once.html", title=_("Kunci API diterbitkan"), secret=token,
+                  heading=_("Kunci untuk %(name)s (izin: %(scopes)s).", name=key.name,
+                            scopes=", ".join(str(SCOPE_NAMES[s]) for s in SCOPES
+                                             if s in key.scope_set) or "—"))
 
 
 def _key(key_id: int) -> ApiKey:
@@ -132,7 +135,11 @@ def add_webhook():
     record(current_user, "webhook.subscribe", subscription,
            after={"key": key.prefix, "url": subscription.url, "events": subscription.events})
     db.session.commit()
-    return _page(new_secret=subscription.secret, new_subscription=subscription)
+    return render("api/shown_once.html", title=_("Webhook ditambahkan"), secret=subscription.secret,
+                  heading=_("Rahasia penanda tangan webhook ke %(url)s.", url=subscription.url),
+                  hint=_("Periksa header Gerai-Signature: t=<detik>,v1=<HMAC-SHA256 dari "
+                         "\"t.isi\">; tolak stempel waktu yang lebih tua dari 5 menit dan "
+                         "Gerai-Event-Id yang sudah pernah diterima."))
 
 
 @bp.post("/api/webhook/<int:subscription_id>/hentikan")
