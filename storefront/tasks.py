@@ -127,6 +127,20 @@ def _deliver_webhooks() -> int:
     return sent
 
 
+def _raise_member_bills() -> int:
+    from .members.services import bill_run_all
+    from .timeutil import today_in_jakarta
+
+    result = bill_run_all(today_in_jakarta().replace(day=1))  # safe to run again
+    return result.wajib + result.instalments + result.late_fees
+
+
+def _remind_member_bills() -> int:
+    from .members.reminders import send_by_email
+
+    return send_by_email()  # each bill and moment once
+
+
 def _reindex_search() -> int:
     from .indexing.services import reindex
 
@@ -166,6 +180,8 @@ TASKS: dict[str, tuple[Callable, int]] = {
     "heartbeat": (_heartbeat, 0),
     "deliver_webhooks": (_deliver_webhooks, 0),
     "reindex_search": (_reindex_search, 0),
+    "raise_member_bills": (_raise_member_bills, 0),
+    "remind_member_bills": (_remind_member_bills, 0),
 }
 EVERY_MINUTE = (crontab(minute="*"), 60)
 # name -> (when the schedulers enqueue it, the period only one run may claim, in seconds).
@@ -175,6 +191,10 @@ PERIODIC: dict[str, tuple[crontab, int]] = {
     "reconcile_payments": EVERY_MINUTE,
     "sweep_imports": EVERY_MINUTE,
     "deliver_webhooks": EVERY_MINUTE,
+    # Cooperative bills: the month's run each hour (it raises each bill once, so the first
+    # hour of a month raises them all); reminders at 08:10 in Jakarta (01:10 UTC).
+    "raise_member_bills": (crontab(minute="5"), 3600),
+    "remind_member_bills": (crontab(minute="10", hour="1"), 86400),
 }
 
 

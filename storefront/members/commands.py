@@ -2,7 +2,6 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from ..cooperatives.models import Cooperative
 from ..extensions import db
 from ..params import calendar_month
 from ..timeutil import today_in_jakarta
@@ -34,13 +33,7 @@ def bills_run(bulan: str):
     month = calendar_month(bulan) if bulan else today_in_jakarta().replace(day=1)
     if month is None:
         raise click.BadParameter("tulis bulan sebagai YYYY-MM", param_hint="--bulan")
-    totals = services.RunResult()
-    for coop_id in db.session.scalars(select(Cooperative.id).order_by(Cooperative.id)).all():
-        result = services.bill_run(coop_id, month)
-        db.session.commit()
-        totals.wajib += result.wajib
-        totals.instalments += result.instalments
-        totals.late_fees += result.late_fees
+    totals = services.bill_run_all(month)
     click.echo(f"tagihan {month:%Y-%m}: {totals.wajib} simpanan wajib, {totals.instalments} "
                f"angsuran, {totals.late_fees} denda")
 
@@ -49,8 +42,7 @@ def bills_run(bulan: str):
 @with_appcontext
 def bills_remind():
     """Remind members of bills due within three days or overdue (once per bill each)."""
-    from ..mail import send
-    from .reminders import send_all
+    from .reminders import send_by_email
 
-    sent = send_all(lambda message: send(message.to, message.subject, message.body))
+    sent = send_by_email()
     click.echo(f"pengingat tagihan terkirim: {sent}")

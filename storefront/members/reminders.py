@@ -94,3 +94,9 @@ def send_all(send, today: date | None = None) -> int:
         count += 1
     return count
 
+
+def send_by_email(today: date | None = None) -> int:
+    """``send_all`` through Gerai's mail (``flask bills-remind`` and the queue's daily task)."""
+    from ..mail import send
+
+    return send_all(lambda message: send(message.to, message.subject, message.body), today)

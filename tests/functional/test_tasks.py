@@ -181,3 +181,11 @@ def test_every_row_that_means_work_names_a_model_and_a_task(app):
     models = set(db.Model.registry._class_registry)
     for model, task in tasks._WORK_FOR.items():
         assert model in models and task in tasks.TASKS, (model, task)
+
+
+def test_cooperative_bills_are_raised_and_reminded_on_their_own_schedules(app):
+    when = {name: schedule for name, schedule in tasks.PERIODIC.items()}
+    assert when["raise_member_bills"][1] == 3600 and when["remind_member_bills"][1] == 86400
+    # The tasks run (nothing to bill or remind in an empty city) and say so.
+    assert tasks.queue().tasks["raise_member_bills"].call_local() == 0
+    assert tasks.queue().tasks["remind_member_bills"].call_local() == 0
