@@ -129,8 +129,8 @@ def refund(order: Order, reason: str, user) -> Order:
                                  gateway=claim.gateway)
         db.session.commit()
         return order
-    # One key per attempt: a retried call after a timeout reuses it (one refund at the
-    # gateway), a new attempt after a refused refund gets a new one.
+    # One key per refused refund: a retry after a timeout or an error reuses it (the
+    # gateway answers with the refund it may have made), only a refusal moves it on.
     attempt = settlement.refund_attempts(order)
     db.session.commit()
     try:
@@ -153,8 +153,11 @@ def refund_stray(stray) -> None:
     if payment is None:
         return
     try:
+        # Keyed by the gateway's own payment id (unique there, unlike our row id) and by
+        # the refusals so far: a retry after an unknown outcome asks for the same refund.
         answer = contract.get(stray.gateway).refund(
-            payment, stray.amount, idempotency_key=f"stray-{stray.id}-{stray.refund_attempts}")
+            payment, stray.amount,
+            idempotency_key=f"stray-{stray.reference}-{stray.refund_attempts}")
     except contract.PaymentError as error:
         settlement.stray_refund_result(stray, None, error)
         db.session.commit()
@@ -227,19 +230,27 @@ def reconcile(older_than_minutes: int = 3) -> dict[str, int]:
             counts["paid"] += 1
         elif purchase.status != "pending":
             counts["closed"] += 1
+    for order in settlement.lost_refunds():  # its answer was lost: same key, same refund
+        try:
+            refund(order, order.cancel_reason or "", None)
+        except contract.PaymentError as error:
+            log.warning("refund of %s: %s", order.code, error)
+            counts["errors"] += 1
     for order in settlement.pending_refunds():
         if _refund_answer(order.purchase.gateway, order.refund_reference, counts, lambda answer:
                           settlement.refund_result(order, answer, gateway=order.purchase.gateway,
                                                    kind="refund_check")):
             counts["refunds"] += 1
-    # Money that counts for nothing goes back by itself (three tries, then a person);
-    # a refund whose callback was lost (or came before its id was stored) is asked about.
+    # Money that counts for nothing goes back by itself (three refusals, then a person);
+    # a refund whose callback was lost (or came before its id was stored) is asked about,
+    # and one whose answer was lost (no id) is asked for again under the same key.
     for stray in settlement.strays(open_only=True):
         if stray.state == "refund_pending" and stray.refund_reference:
             _refund_answer(stray.gateway, stray.refund_reference, counts,
                            lambda answer: settlement.stray_refund_result(stray, answer))
             continue
-        if stray.state != "needs_refund" or stray.refund_attempts >= 3:
+        lost = stray.state == "refund_pending" and stray.updated_at < cutoff
+        if not lost and (stray.state != "needs_refund" or stray.refund_attempts >= 3):
             continue
         try:
             refund_stray(stray)

@@ -408,7 +408,7 @@ def claim_refund(order: Order, reason: str, user) -> RefundClaim | None:
                             Order.refunded_at.is_(None),
                             (Order.refund_status.is_(None)) | (Order.refund_status == "failed"))
         .values(refund_status="pending", status="cancelled", cancel_reason=reason[:300],
-                refunded_by_id=user.id if user else None, updated_at=now)
+                refunded_by_id=user.id if user else Order.refunded_by_id, updated_at=now)
         .execution_options(synchronize_session=False)).rowcount
     if not claimed:
         return None  # another request is refunding it
@@ -479,11 +479,27 @@ def refunded_in_cash(order: Order, name: str, user) -> bool:
 
 
 def refund_attempts(order: Order) -> int:
-    """How many refunds of this order the gateway has answered as failed."""
+    """How many refunds of this order the gateway has answered as failed: the refund's
+    idempotency key. An error (timeout, dropped connection, 5xx) leaves the outcome unknown
+    and so does not count: the retry reuses the key and the gateway answers with the
+    refund it may already have made, not a second one."""
     return db.session.scalar(select(func.count(PaymentRecord.id)).where(
         PaymentRecord.order_id == order.id, PaymentRecord.kind.in_(("refund", "webhook",
                                                                      "refund_check")),
-        PaymentRecord.result.in_(("failed", "error")))) or 0
+        PaymentRecord.result == "failed")) or 0
+
+
+def lost_refunds(limit: int = 200) -> list[Order]:
+    """Orders whose last refund call ended in an error (timeout, dropped connection, 5xx):
+    the gateway may have made the refund; the reconciler asks again under the same key."""
+    last = (select(PaymentRecord.result).where(
+        PaymentRecord.order_id == Order.id,
+        PaymentRecord.kind.in_(("refund", "webhook", "refund_check")))
+        .order_by(PaymentRecord.id.desc()).limit(1).correlate(Order).scalar_subquery())
+    return list(db.session.scalars(
+        select(Order).where(Order.refund_status == "failed", Order.refunded_at.is_(None),
+                            last == "error").limit(limit)
+        .execution_options(populate_existing=True)))
 
 
 def pending_refunds() -> list[Order]:
@@ -507,13 +523,17 @@ def strays(*, stand_id: int | None = None, open_only: bool = False,
 
 
 def claim_stray_refund(stray: StrayPayment) -> contract.Payment | None:
-    """Take on giving a stray payment back through its gateway, once at a time: what to
-    ask the gateway to refund, or None when it is not this request's to refund."""
+    """Take on giving a stray payment back through its gateway: what to ask the gateway to
+    refund, or None when it is not this request's to refund. A refund whose answer was
+    lost (refund_pending with no refund id) is asked again under the same key
+    (``refund_attempts`` counts only refunds the gateway refused), so the gateway answers
+    with the refund it made, if it made one."""
     claimed = db.session.execute(
-        update(StrayPayment).where(StrayPayment.id == stray.id,
-                                   StrayPayment.state == "needs_refund")
-        .values(state="refund_pending", refund_attempts=StrayPayment.refund_attempts + 1,
-                updated_at=utcnow())
+        update(StrayPayment).where(
+            StrayPayment.id == stray.id,
+            (StrayPayment.state == "needs_refund")
+            | ((StrayPayment.state == "refund_pending") & StrayPayment.refund_reference.is_(None)))
+        .values(state="refund_pending", updated_at=utcnow())
         .execution_options(synchronize_session=False)).rowcount
     db.session.refresh(stray)
     if not claimed:
@@ -525,11 +545,13 @@ def claim_stray_refund(stray: StrayPayment) -> contract.Payment | None:
 
 def stray_refund_result(stray: StrayPayment, refund: contract.Refund | None,
                         error: contract.PaymentError | None = None) -> None:
-    """What the gateway said about giving a stray payment back."""
+    """What the gateway said about giving a stray payment back. After an error the outcome
+    is unknown (the refund may have been made): the stray stays refund_pending, offered to
+    nobody for a cash refund, until the gateway answers the same-key retry."""
     if isinstance(error, contract.RefundNotSupported):
         state, reference, result = "cash_needed", stray.refund_reference, "not_supported"
     elif error is not None:
-        state, reference, result = "needs_refund", stray.refund_reference, "error"
+        state, reference, result = "refund_pending", stray.refund_reference, "error"
     else:
         state = {"succeeded": "refunded", "failed": "needs_refund"}.get(refund.status,
                                                                          "refund_pending")
@@ -537,9 +559,13 @@ def stray_refund_result(stray: StrayPayment, refund: contract.Refund | None,
     note("stray_refund", gateway=stray.gateway, purchase=stray.purchase,
          reference=reference or stray.reference, amount=stray.amount, currency=stray.currency,
          result=result, message=str(error or "")[:300])
+    refused = result == "failed"  # a definite no: the next refund is a new one, new key
     db.session.execute(update(StrayPayment).where(
-        StrayPayment.id == stray.id, StrayPayment.state.in_(("refund_pending", "needs_refund")))
-        .values(state=state, refund_reference=reference, updated_at=utcnow())
+        StrayPayment.id == stray.id,
+        StrayPayment.state.in_(("refund_pending",) if refused else ("refund_pending",
+                                                                    "needs_refund")))
+        .values(state=state, refund_reference=reference, updated_at=utcnow(),
+                refund_attempts=StrayPayment.refund_attempts + (1 if refused else 0))
         .execution_options(synchronize_session=False))
     db.session.refresh(stray)
     if state == "cash_needed":

@@ -162,6 +162,8 @@ class Sandbox:
         self.refunds: dict[str, dict] = {}
         self.idempotency: dict[tuple[str, str], tuple[str, int, dict]] = {}
         self.refund_mode = "auto"
+        # Test control: this many next refunds are made (key saved), then the answer is lost.
+        self.lose_refund_answers = 0
         self.business_id = "gerai-sandbox-business"
 
     def drain(self, timeout: float = 10.0) -> bool:
@@ -407,6 +409,9 @@ def create_xendit_sandbox_app(*, secret_key: str, callback_url: str | None, call
             if key:
                 sandbox.idempotency[(request.path, key)] = (json.dumps(data, sort_keys=True),
                                                             201, answer)
+            if request.path.endswith("/refunds") and sandbox.lose_refund_answers > 0:
+                sandbox.lose_refund_answers -= 1
+                raise Error(500, "SERVER_ERROR", "the refund was made; its answer was lost")
         return jsonify(answer), 201
 
     @app.post("/qr_codes")
@@ -488,6 +493,13 @@ def create_xendit_sandbox_app(*, secret_key: str, callback_url: str | None, call
         if mode in ("auto", "wait"):
             sandbox.refund_mode = mode
         return jsonify(mode=sandbox.refund_mode)
+
+    @app.post("/_sandbox/refunds/lose-answer")
+    def lose_refund_answer():
+        """The next refund is made (its key saved), then its answer is lost (a 500)."""
+        with sandbox.lock:
+            sandbox.lose_refund_answers += 1
+            return jsonify(lose_refund_answers=sandbox.lose_refund_answers)
 
     @app.post("/_sandbox/refunds/<refund_id>/<outcome>")
     def end_refund(refund_id, outcome):

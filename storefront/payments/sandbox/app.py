@@ -45,6 +45,9 @@ class Sandbox:
     public_base: str | None
     requests: deque = field(default_factory=lambda: deque(maxlen=500))
     idempotency: dict = field(default_factory=dict)
+    # Test control: this many next refunds are made (and their key saved), then the answer
+    # is lost (a 500, as a dropped connection or a gateway timeout looks to the caller).
+    lose_refund_answers: int = 0
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until webhooks in flight are delivered (or given up); for tests and shutdown."""
@@ -122,6 +125,10 @@ def create_sandbox_app(*, webhook_url: str | None, webhook_secret: str,
                 # Like Stripe, only requests that ran are saved; a refused one may be retried.
                 sandbox.idempotency[(api_key, key)] = _Saved(
                     fingerprint, response.status_code, response.get_data(), g.request_id)
+                if request.path == "/v1/refunds" and sandbox.lose_refund_answers > 0:
+                    sandbox.lose_refund_answers -= 1
+                    raise ApiError(500, "The refund was made; its answer was lost (test control).",
+                                   type="api_error")
                 response.headers["Idempotency-Key"] = key
                 return response
 
@@ -299,6 +306,13 @@ def create_sandbox_app(*, webhook_url: str | None, webhook_secret: str,
         with ledger.lock:
             ledger.refunds_wait = switch == "wait"
         return jsonify({"refunds": switch})
+
+    @app.post("/_sandbox/refunds/lose-answer")
+    def control_lose_refund_answer():
+        """The next refund is made, then its answer is lost: the caller cannot tell."""
+        with ledger.lock:
+            sandbox.lose_refund_answers += 1
+        return jsonify({"lose_refund_answers": sandbox.lose_refund_answers})
 
     @app.post("/_sandbox/refunds/<refund_id>/<outcome>")
     def control_refund(refund_id, outcome):
