@@ -21,8 +21,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -45,7 +47,9 @@ ROWS = 2000
 SHOPPERS = 4
 REDIS_URL = "redis://127.0.0.1:6379/4"
 SELLER = "impor@contoh.id"
+KEEPER = "stan@contoh.id"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 def catalogue_file() -> bytes:
@@ -55,14 +59,63 @@ def catalogue_file() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def prepare_seller(database_url: str, media) -> None:
+def prepare_seller_and_stand(database_url: str, media) -> tuple[str, str]:
+    """The importing seller's shop, and a stand at today's fair with its keeper: the fair's
+    slug and the stand's code."""
+    from datetime import time as clock
+    from datetime import timedelta
+
+    from storefront.exhibitions import services as fairs
+    from storefront.timeutil import today_in_jakarta
+
     app = create_app(_test_config(database_url, media))
     with app.app_context():
         CategoryFactory(name="Makanan", slug="makanan")
         ShopFactory(owner=UserFactory(email=SELLER, roles=["shopper", "seller"]),
                     name="Toko Impor Besar")
+        keeper_shop = ShopFactory(owner=UserFactory(email=KEEPER, roles=["shopper", "seller"]),
+                                  name="Warung Stan Pameran")
+        today = today_in_jakarta()
+        fair = fairs.create_fair("Pameran Uji Produksi", "Situ Cipondoh", today,
+                                 today + timedelta(days=1), clock(0), clock(23, 59))
+        stand = fairs.add_stands(fair, "A", 1, 1)[0]
+        fairs.assign(stand, keeper_shop)
+        db.session.commit()
+        where = (fair.slug, stand.code)
         db.session.remove()
         db.engine.dispose()
+    return where
+
+
+class Keeper:
+    """The stand's till: typed-amount cash sales, each with the key the device makes,
+    sent again when the answer was lost (as stand.js does)."""
+
+    def __init__(self, base: str, slug: str, code: str):
+        self.http, self.path = requests.Session(), f"{base}/pameran/{slug}/{code}/kasir"
+        page = self.http.get(f"{base}/masuk", timeout=10).text
+        self.http.post(f"{base}/masuk", timeout=10, data={
+            "email": KEEPER, "password": TEST_PASSWORD, "csrf_token": CSRF.search(page)[1]})
+        self.csrf = CSRF_META.search(self.http.get(self.path, timeout=30).text)[1]
+        self.rung: dict[str, int] = {}  # the device's key -> rupiah
+
+    def sell_until(self, stop) -> None:
+        number = 0
+        while not stop.is_set():
+            number += 1
+            key, amount = f"uji-{number:05d}", 5_000 + 500 * number
+            for _ in range(20):  # until an answer comes (a killed worker answers nothing)
+                try:
+                    answer = self.http.post(f"{self.path}/jual", timeout=15, data={
+                        "metode": "cash", "kunci": key, "nominal": str(amount)},
+                        headers={"X-CSRFToken": self.csrf, "Accept": "application/json"})
+                except requests.RequestException:
+                    continue
+                if answer.status_code in (200, 201):
+                    self.rung[key] = amount
+                    break
+                time.sleep(0.1)
+            time.sleep(0.05)
 
 
 def consumer(env: dict, scratch, name: str) -> subprocess.Popen:
@@ -143,7 +196,7 @@ def test_procfile_processes_killed_mid_import_lose_nothing_and_run_nothing_twice
     queue_name = f"gerai-prod-{os.getpid()}-{time.monotonic_ns()}"
     with shared_schema("prod") as url:
         products = prepare_catalogue(url, scratch / "setup-media")
-        prepare_seller(url, scratch / "setup-media")
+        fair_slug, stand_code = prepare_seller_and_stand(url, scratch / "setup-media")
         port = bench.free_port()
         hook = f"http://{HOST}:{port}/payments/webhooks/sandbox"
         sandbox = Served(create_sandbox_app(webhook_url=hook, webhook_secret=WEBHOOK_SECRET))
@@ -172,6 +225,10 @@ def test_procfile_processes_killed_mid_import_lose_nothing_and_run_nothing_twice
             job = seller.upload(catalogue_file())
             seller.run(job)
 
+            keeper = Keeper(base, fair_slug, stand_code)
+            selling = threading.Event()
+            till = threading.Thread(target=keeper.sell_until, args=(selling,))
+            till.start()
             holder = wait_for(lambda: import_holder(url), 60, "the import starting")
             # Shoppers check out while the import runs; one web worker dies among them.
             web_workers = sorted(pid for pid, (parent, _) in bench.proc_table().items()
@@ -182,6 +239,8 @@ def test_procfile_processes_killed_mid_import_lose_nothing_and_run_nothing_twice
                 os.kill(consumers[holder].pid, signal.SIGKILL)
                 os.kill(web_workers[0], signal.SIGKILL)
                 seen_paid, broken = shopping.result(timeout=120)
+            selling.set()
+            till.join(60)
 
             # The surviving consumer's sweep (once a minute) reports the import cut off.
             _, status, _, error = wait_for(
@@ -223,19 +282,31 @@ def test_procfile_processes_killed_mid_import_lose_nothing_and_run_nothing_twice
                 "select count(*) from stock_adjustment a join product p on p.id = a.product_id "
                 "where p.name like 'Kue Impor Nomor %'").fetchone()[0]
             purchases = dict(connection.execute("select code, status from purchase").fetchall())
+            stand_sales = dict(connection.execute(
+                "select pu.attempt, o.total from \"order\" o join purchase pu "
+                "on pu.id = o.purchase_id where o.channel = 'fair_cash'").fetchall())
+            stand_id = connection.execute("select id from stand where code = %s",
+                                          (stand_code,)).fetchone()[0]
             settled = connection.execute(
                 "select p.code, count(r.id) from purchase p join payment_record r "
                 "on r.purchase_id = p.id and r.kind = 'settled' group by p.code").fetchall()
 
     taken = [e["data"]["object"]["client_reference_id"] for e in events]
     print(f"\nkilled {holder} mid-import and web worker {web_workers[0]}; "
-          f"{len(taken)} payments taken, {len(broken)} checkouts broke; outbox {outbox_empty}")
+          f"{len(taken)} payments taken, {len(broken)} checkouts broke, {len(keeper.rung)} "
+          f"cash sales at the stand; outbox {outbox_empty}")
     assert imported == (ROWS, ROWS)  # each product once, although the file ran twice
     assert adjustments == ROWS  # each opening stock counted once
     assert taken and len(set(taken)) == len(taken)
-    assert {c for c, s in purchases.items() if s == "paid"} == set(taken)
+    online = {c for c, s in purchases.items() if s == "paid" and not c.startswith("ST-")}
+    assert online == set(taken)  # ST-: the stand's cash sales, below
     assert all(count == 1 for _, count in settled), settled
     assert set(seen_paid) <= set(taken)
+    from storefront.exhibitions.till import attempt_for
+
+    rung = {attempt_for(SimpleNamespace(id=stand_id), key): amount
+            for key, amount in keeper.rung.items()}
+    assert rung and stand_sales == rung  # every sale once, none lost or doubled
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert index == visible, (len(index), len(visible))
 
