@@ -128,7 +128,7 @@ def _deliver_webhooks() -> int:
 
 
 def _raise_member_bills() -> int:
-    from .members.services import bill_run_all
+    from .members.commands import bill_run_all
     from .timeutil import today_in_jakarta
 
     result = bill_run_all(today_in_jakarta().replace(day=1))  # safe to run again

@@ -2,6 +2,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from ..cooperatives.models import Cooperative
 from ..extensions import db
 from ..params import calendar_month
 from ..timeutil import today_in_jakarta
@@ -24,6 +25,19 @@ def books_check():
     click.echo(f"buku koperasi seimbang: {postings} posting, debit = kredit = {total}")
 
 
+def bill_run_all(month) -> services.RunResult:
+    """The month's bill run in every cooperative, each committed on its own (``flask
+    bills-run`` and the queue's hourly task own these transactions)."""
+    totals = services.RunResult()
+    for coop_id in db.session.scalars(select(Cooperative.id).order_by(Cooperative.id)).all():
+        result = services.bill_run(coop_id, month)
+        db.session.commit()
+        totals.wajib += result.wajib
+        totals.instalments += result.instalments
+        totals.late_fees += result.late_fees
+    return totals
+
+
 @click.command("bills-run")
 @click.option("--bulan", default="", help="YYYY-MM; bulan ini bila kosong")
 @with_appcontext
@@ -33,7 +47,7 @@ def bills_run(bulan: str):
     month = calendar_month(bulan) if bulan else today_in_jakarta().replace(day=1)
     if month is None:
         raise click.BadParameter("tulis bulan sebagai YYYY-MM", param_hint="--bulan")
-    totals = services.bill_run_all(month)
+    totals = bill_run_all(month)
     click.echo(f"tagihan {month:%Y-%m}: {totals.wajib} simpanan wajib, {totals.instalments} "
                f"angsuran, {totals.late_fees} denda")
 

@@ -305,19 +305,6 @@ class RunResult:
     late_fees: int = 0
 
 
-def bill_run_all(month: date) -> RunResult:
-    """The month's bill run in every cooperative, each committed on its own (``flask
-    bills-run`` and the queue's hourly task)."""
-    totals = RunResult()
-    for coop_id in db.session.scalars(select(Cooperative.id).order_by(Cooperative.id)).all():
-        result = bill_run(coop_id, month)
-        db.session.commit()
-        totals.wajib += result.wajib
-        totals.instalments += result.instalments
-        totals.late_fees += result.late_fees
-    return totals
-
-
 def bill_run(coop_id: int, month: date, today: date | None = None) -> RunResult:
     """Raise the month's bills for every active member; safe to run again (each bill once).
 
