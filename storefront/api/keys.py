@@ -18,6 +18,7 @@ import secrets
 from functools import wraps
 
 from flask import current_app, g, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from limits import parse
 from sqlalchemy import select
@@ -109,7 +110,7 @@ def requires(scope: str):
             if key is None:
                 raise ApiProblem(401)
             if scope not in key.scope_set:
-                raise ApiProblem(403, _l("Kunci API ini tidak punya izin %(scope)s.", scope=scope),
+                raise ApiProblem(403, _("Kunci API ini tidak punya izin %(scope)s.", scope=scope),
                                  slug="missing-scope")
             return view(*args, **kwargs)
         wrapper.api_scope = scope

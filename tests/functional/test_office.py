@@ -86,7 +86,8 @@ def test_who_may_read_the_office_pages(client, login, role):
 # Every route of the office and the fairs that changes something, with made-up ids:
 # the role check comes before any lookup, so an observer never learns whether they exist.
 ARGS = {"shop_id": 1, "category_id": 1, "user_id": 1, "role": "seller", "direction": "naik",
-        "slug": "pameran", "code": "A-01", "switch": "nonaktifkan", "stray": 1, "order": "P-1"}
+        "slug": "pameran", "code": "A-01", "switch": "nonaktifkan", "stray": 1, "order": "P-1",
+        "key_id": 1, "subscription_id": 1}
 
 
 def changing_routes(app) -> list[str]:

@@ -78,6 +78,7 @@ ALLOWED_SAFE = {
     ("exhibitions/poster.html", "static_qr|safe"),
     ("exhibitions/pay.html", "qr|safe"),
     ("checkout/done.html", "qr|safe"),
+    ("members/receipt.html", "qr|safe"),
     ("seller/qris.html", "preview|safe"),
     # search.highlight escapes the whole name and adds only <mark>
     ("macros.html", "highlight|safe"),
