@@ -644,13 +644,19 @@ def pay(member_id: int):
     return redirect(url or target, 303)
 
 
-@bp.get("/anggota/<int:member_id>/pembayaran/<int:payment_id>")
-@login_required
-def own_payment(member_id: int, payment_id: int):
+def _own_payment(member_id: int, payment_id: int) -> tuple[CoopMember, MemberPayment]:
+    """The signed-in member's own payment, else 404 (nothing said about anyone else's)."""
     member = _own_member(member_id)
     payment = db.session.get(MemberPayment, payment_id)
     if payment is None or payment.member_id != member.id:
         abort(404)
+    return member, payment
+
+
+@bp.get("/anggota/<int:member_id>/pembayaran/<int:payment_id>")
+@login_required
+def own_payment(member_id: int, payment_id: int):
+    member, payment = _own_payment(member_id, payment_id)
     purchase = payment.purchase
     if unchanged(purchase.status):
         return no_change()
@@ -665,10 +671,7 @@ def own_payment(member_id: int, payment_id: int):
 @login_required
 def own_qris_picture(member_id: int, payment_id: int):
     """The QRIS as a picture to save, for "scan from gallery" on this same phone."""
-    member = _own_member(member_id)
-    payment = db.session.get(MemberPayment, payment_id)
-    if payment is None or payment.member_id != member.id:
-        abort(404)
+    member, payment = _own_payment(member_id, payment_id)
     purchase = payment.purchase
     if purchase.status != "pending" or not purchase.payment_qr:
         abort(404)
